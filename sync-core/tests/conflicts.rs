@@ -3,6 +3,8 @@
 //! cannot depend on which event the fold happened to order first, and both merge directions
 //! must agree.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::*;
@@ -490,11 +492,19 @@ fn a_diagnosis_recorded_on_two_devices_at_once() {
                 .unwrap();
         },
         right_step: |wo, c, t| {
-            wo.diagnose(&c.a_tablet, "loose belt", &["tighten belt"], t).unwrap();
+            wo.diagnose(&c.a_tablet, "loose belt", &["tighten belt"], t)
+                .unwrap();
         },
         check: |v, left_later| {
             let cause = &v.diagnosis.as_ref().unwrap().cause;
-            assert_eq!(cause, if left_later { "worn bearing" } else { "loose belt" });
+            assert_eq!(
+                cause,
+                if left_later {
+                    "worn bearing"
+                } else {
+                    "loose belt"
+                }
+            );
             assert!(has(v, ConflictKind::ConcurrentRecord));
         },
     });
@@ -511,7 +521,8 @@ fn a_failed_and_a_passed_test_recorded_at_once_keep_the_failure() {
             wo.record_test(&c.a_phone, true, "ok", t).unwrap();
         },
         right_step: |wo, c, t| {
-            wo.record_test(&c.a_tablet, false, "still leaks", t).unwrap();
+            wo.record_test(&c.a_tablet, false, "still leaks", t)
+                .unwrap();
         },
         check: |v, _| {
             assert!(!v.test.as_ref().unwrap().passed);

@@ -1,5 +1,5 @@
 //! Shared test kit: the cast of a typical job and helpers to bring a work order to a stage.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use sync_core::ids::BlobHash;
 use sync_core::workorder::*;
