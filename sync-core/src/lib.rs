@@ -33,4 +33,5 @@
 //! ```
 
 pub mod ids;
+pub mod protocol;
 pub mod workorder;

@@ -4,12 +4,13 @@ use super::view::Status;
 /// operation fails: the whole step is one Automerge transaction, rolled back on error.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkOrderError {
+    // The library errors are boxed: they are large and rare, and every operation returns this.
     #[error("automerge: {0}")]
-    Automerge(#[from] automerge::AutomergeError),
+    Automerge(Box<automerge::AutomergeError>),
     #[error("the document does not have the work-order shape: {0}")]
-    Shape(#[from] autosurgeon::HydrateError),
+    Shape(Box<autosurgeon::HydrateError>),
     #[error("could not write the document: {0}")]
-    Write(#[from] autosurgeon::ReconcileError),
+    Write(Box<autosurgeon::ReconcileError>),
     #[error("document layout {found} is newer than this software understands (up to {supported})")]
     NewerSchema { found: u64, supported: u64 },
     #[error("a {role} may not {op}")]
@@ -49,5 +50,23 @@ impl WorkOrderError {
             field,
             reason: reason.into(),
         }
+    }
+}
+
+impl From<automerge::AutomergeError> for WorkOrderError {
+    fn from(e: automerge::AutomergeError) -> Self {
+        WorkOrderError::Automerge(Box::new(e))
+    }
+}
+
+impl From<autosurgeon::HydrateError> for WorkOrderError {
+    fn from(e: autosurgeon::HydrateError) -> Self {
+        WorkOrderError::Shape(Box::new(e))
+    }
+}
+
+impl From<autosurgeon::ReconcileError> for WorkOrderError {
+    fn from(e: autosurgeon::ReconcileError) -> Self {
+        WorkOrderError::Write(Box::new(e))
     }
 }

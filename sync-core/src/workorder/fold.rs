@@ -167,7 +167,7 @@ impl<'a> Fold<'a> {
     fn apply(&mut self, pos: usize) {
         let e = self.ev(pos);
         match &e.kind {
-            EventKind::Created | EventKind::NotesEdited => {}
+            EventKind::Created | EventKind::NotesEdited | EventKind::Unknown => {}
             EventKind::Assigned { technician, .. } => {
                 self.office_assignment(pos, Some(technician.clone()))
             }
@@ -799,5 +799,6 @@ fn is_field_work(kind: &EventKind) -> bool {
             | EventKind::Cancelled { .. }
             | EventKind::Reopened { .. }
             | EventKind::ConflictResolved { .. }
+            | EventKind::Unknown
     )
 }

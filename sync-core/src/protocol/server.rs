@@ -1,0 +1,429 @@
+//! The server side: answering one request, one document at a time.
+//!
+//! The server keeps no session between requests. For each (device, document) pair it
+//! persists the [`sync::State::encode`] bytes, decodes them for each request and persists
+//! the state again after [`respond`] or [`added`] (only when [`Responded::state_changed`]).
+//!
+//! A request is handled as:
+//!
+//! 1. [`triage`] the offers against the documents the device may see (deciding that is the
+//!    caller's job: access control is not part of the protocol);
+//! 2. [`respond`] to each visible offer, [`removed`] for each offer it may no longer see,
+//!    and [`added`] for each visible document it did not offer (complete requests only);
+//! 3. leave [`DocChange::Unchanged`] replies out of the response (the device reads a
+//!    missing reply as unchanged), so an idle device gets an almost empty response.
+//!
+//! Guarantees of [`respond`]:
+//!
+//! - offered heads equal to the document's heads: [`DocChange::Unchanged`], and neither
+//!   the document nor the state is touched (no write needed);
+//! - otherwise the reply message carries every change the device lacks, as far as the
+//!   device's offer lets the server know (with the offered heads alone, all of them);
+//!   when the device turns out to have everything (the server just applied its changes),
+//!   the reply is the server's heads with no message: the device needs no acknowledgement;
+//! - a change whose dependencies are missing is queued by Automerge; the reply then asks
+//!   for the missing changes and [`Responded::missing_deps`] lists them. Nothing is lost,
+//!   but queued changes live only in memory: the device resends them in its next round;
+//! - a malformed message or an Automerge error or panic affects only this document and
+//!   comes back as a typed [`DocError`] (see [`DocError::resets_sync_state`]).
+
+use std::collections::{BTreeSet, HashSet};
+
+use automerge::sync::{self, SyncDoc};
+use automerge::{Automerge, AutomergeError, ChangeHash, ReadDoc};
+
+use super::guard::{decode_message, guard};
+use super::prime::{assume_peer_at, new_changes};
+use super::wire::same_heads;
+use super::{heads_to_wire, DocChange, DocError, DocOffer, DocReply, SyncRequest};
+
+/// What [`respond`] did to one document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Responded {
+    /// The reply to send to the device (leave it out of the response if unchanged).
+    pub reply: DocReply,
+    /// The document's heads before the offer was applied: `doc.save_after(&heads_before)`
+    /// is the change chunk to append to storage.
+    pub heads_before: Vec<ChangeHash>,
+    /// Hashes of the changes the offer added to the document, for metrics, projections
+    /// and recording which authenticated device uploaded each change.
+    pub applied: Vec<ChangeHash>,
+    /// Changes the document needs before queued ones can apply (normally empty).
+    pub missing_deps: Vec<ChangeHash>,
+    /// Whether `state` changed and must be persisted.
+    pub state_changed: bool,
+}
+
+impl Responded {
+    /// Whether the document gained changes and must be persisted.
+    pub fn doc_changed(&self) -> bool {
+        !self.applied.is_empty()
+    }
+}
+
+/// How the offers of one request split, given the documents the device may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Triage<'r> {
+    /// Offers of documents the device may see: answer each with [`respond`].
+    pub respond: Vec<&'r DocOffer>,
+    /// Offered documents the device may no longer see: answer each with [`removed`].
+    pub remove: Vec<&'r str>,
+    /// Documents the device may see but did not offer, in id order: answer each with
+    /// [`added`]. Always empty for follow-up rounds (`complete == false`).
+    pub add: Vec<&'r str>,
+}
+
+/// Splits `request` against `visible`, the ids of the documents the device may see.
+pub fn triage<'r>(request: &'r SyncRequest, visible: &'r BTreeSet<String>) -> Triage<'r> {
+    let mut respond = Vec::new();
+    let mut remove = Vec::new();
+    let mut offered = HashSet::with_capacity(request.docs.len());
+    for offer in &request.docs {
+        offered.insert(offer.doc_id.as_str());
+        if visible.contains(&offer.doc_id) {
+            respond.push(offer);
+        } else {
+            remove.push(offer.doc_id.as_str());
+        }
+    }
+    let add = if request.complete {
+        visible
+            .iter()
+            .map(String::as_str)
+            .filter(|id| !offered.contains(id))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Triage {
+        respond,
+        remove,
+        add,
+    }
+}
+
+/// Answers one offered document.
+///
+/// `state` is this device's sync state for the document, decoded from storage (or
+/// [`sync::State::new`] the first time). Equal heads short-circuit to
+/// [`DocChange::Unchanged`] without touching `doc` or `state`. Otherwise the offer's
+/// message is decoded and received (or, for a heads-only offer, the device is taken to
+/// have exactly its offered heads), and the reply message is generated, all inside a panic
+/// guard.
+///
+/// On [`DocError::Panicked`] and [`DocError::Apply`], `state` has been reset and `doc`
+/// must be discarded; see [`DocError`].
+pub fn respond(
+    doc: &mut Automerge,
+    state: &mut sync::State,
+    offer: &DocOffer,
+) -> Result<Responded, DocError> {
+    let doc_id = offer.doc_id.as_str();
+    let heads_before = doc.get_heads();
+    let offered = offer.change_hashes();
+    if same_heads(&offered, &heads_before) {
+        // Equal heads mean equal documents: any message would add nothing.
+        return Ok(Responded {
+            reply: DocReply {
+                doc_id: doc_id.to_owned(),
+                change: DocChange::Unchanged,
+                heads: offer.heads.clone(),
+                message: None,
+            },
+            heads_before,
+            applied: Vec::new(),
+            missing_deps: Vec::new(),
+            state_changed: false,
+        });
+    }
+
+    let message = match &offer.message {
+        Some(bytes) => Some(
+            decode_message(bytes).map_err(|reason| DocError::BadMessage {
+                doc_id: doc_id.to_owned(),
+                reason,
+            })?,
+        ),
+        None => None,
+    };
+
+    // Each request stands alone: a previous response may have been lost, so never rely
+    // on what was sent before (Automerge would otherwise skip changes it sent once).
+    state.sent_hashes.clear();
+    state.in_flight = false;
+
+    let outcome = guard(|| -> Result<_, AutomergeError> {
+        match message {
+            Some(message) => doc.receive_sync_message(state, message)?,
+            None => assume_peer_at(doc, state, offered.clone())?,
+        }
+        let applied = new_changes(doc, &heads_before);
+        let missing_deps = doc.get_missing_deps(&[]);
+        let reply = doc.generate_sync_message(state);
+        // When the device now has everything and the server needs nothing, the reply's
+        // heads say it all: skip the pure acknowledgement.
+        let settled = missing_deps.is_empty() && same_heads(&doc.get_heads(), &offered);
+        Ok((applied, missing_deps, reply.filter(|_| !settled)))
+    });
+    let (applied, missing_deps, reply) = match outcome {
+        Ok(Ok(parts)) => parts,
+        Ok(Err(e)) => {
+            *state = sync::State::new();
+            return Err(DocError::Apply {
+                doc_id: doc_id.to_owned(),
+                reason: e.to_string(),
+            });
+        }
+        Err(detail) => {
+            *state = sync::State::new();
+            return Err(DocError::Panicked {
+                doc_id: doc_id.to_owned(),
+                detail,
+            });
+        }
+    };
+
+    Ok(Responded {
+        reply: DocReply {
+            doc_id: doc_id.to_owned(),
+            change: DocChange::Changed,
+            heads: heads_to_wire(&doc.get_heads()),
+            message: reply.map(sync::Message::encode),
+        },
+        heads_before,
+        applied,
+        missing_deps,
+        state_changed: true,
+    })
+}
+
+/// Pushes a document the device may see but did not offer.
+///
+/// Resets `state` (the device has nothing) and generates the first message, which carries
+/// the whole document in its compact saved form, so a fresh device downloads it in one
+/// round trip. `doc` is not modified. Persist `state` afterwards.
+pub fn added(
+    doc: &mut Automerge,
+    state: &mut sync::State,
+    doc_id: &str,
+) -> Result<DocReply, DocError> {
+    *state = sync::State::new();
+    let outcome = guard(|| -> Result<_, AutomergeError> {
+        assume_peer_at(doc, state, Vec::new())?;
+        Ok(doc.generate_sync_message(state))
+    });
+    let message = match outcome {
+        Ok(Ok(Some(message))) => message,
+        Ok(Ok(None)) => {
+            *state = sync::State::new();
+            return Err(DocError::Apply {
+                doc_id: doc_id.to_owned(),
+                reason: "automerge generated no first message".to_owned(),
+            });
+        }
+        Ok(Err(e)) => {
+            *state = sync::State::new();
+            return Err(DocError::Apply {
+                doc_id: doc_id.to_owned(),
+                reason: e.to_string(),
+            });
+        }
+        Err(detail) => {
+            *state = sync::State::new();
+            return Err(DocError::Panicked {
+                doc_id: doc_id.to_owned(),
+                detail,
+            });
+        }
+    };
+    Ok(DocReply {
+        doc_id: doc_id.to_owned(),
+        change: DocChange::Added,
+        heads: heads_to_wire(&doc.get_heads()),
+        message: Some(message.encode()),
+    })
+}
+
+/// Tells the device to delete its copy of a document it may no longer see.
+pub fn removed(doc_id: &str, reason: &str) -> DocReply {
+    DocReply {
+        doc_id: doc_id.to_owned(),
+        change: DocChange::Removed {
+            reason: reason.to_owned(),
+        },
+        heads: Vec::new(),
+        message: None,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::protocol::heads_to_wire;
+    use automerge::transaction::Transactable;
+    use automerge::{ActorId, ROOT};
+
+    fn doc(actor: u8, value: i64) -> Automerge {
+        let mut doc = Automerge::new().with_actor(ActorId::from([actor; 16]));
+        doc.transact::<_, _, AutomergeError>(|tx| tx.put(ROOT, "k", value))
+            .unwrap();
+        doc
+    }
+
+    fn offer(id: &str, doc: &Automerge, message: Option<Vec<u8>>) -> DocOffer {
+        DocOffer {
+            doc_id: id.into(),
+            heads: heads_to_wire(&doc.get_heads()),
+            message,
+        }
+    }
+
+    #[test]
+    fn equal_heads_are_unchanged_and_touch_nothing() {
+        let mut server = doc(1, 1);
+        let device = server.fork();
+        let mut state = sync::State::new();
+        state.in_flight = true;
+        let before = state.clone();
+        let done = respond(&mut server, &mut state, &offer("wo-1", &device, None)).unwrap();
+        assert_eq!(done.reply.change, DocChange::Unchanged);
+        assert_eq!(done.reply.message, None);
+        assert!(!done.state_changed);
+        assert!(!done.doc_changed());
+        assert_eq!(state, before);
+    }
+
+    #[test]
+    fn a_heads_only_offer_gets_every_missing_change_in_one_reply() {
+        let device = doc(1, 1);
+        let mut server = device.fork().with_actor(ActorId::from([2; 16]));
+        server
+            .transact::<_, _, AutomergeError>(|tx| tx.put(ROOT, "k", 2_i64))
+            .unwrap();
+        let mut state = sync::State::new();
+        let done = respond(&mut server, &mut state, &offer("wo-1", &device, None)).unwrap();
+        assert_eq!(done.reply.change, DocChange::Changed);
+        assert!(done.applied.is_empty());
+        assert!(done.state_changed);
+
+        let mut device = device;
+        let mut device_state = sync::State::new();
+        let message = sync::Message::decode(&done.reply.message.unwrap()).unwrap();
+        assert_eq!(message.changes.len(), 1);
+        device
+            .receive_sync_message(&mut device_state, message)
+            .unwrap();
+        assert_eq!(heads_to_wire(&device.get_heads()), done.reply.heads);
+    }
+
+    #[test]
+    fn applied_changes_are_reported_by_hash() {
+        let mut server = doc(1, 1);
+        let mut device = server.fork().with_actor(ActorId::from([2; 16]));
+        let shared = device.get_heads();
+        device
+            .transact::<_, _, AutomergeError>(|tx| tx.put(ROOT, "k", 3_i64))
+            .unwrap();
+        let mut device_state = sync::State::new();
+        assume_peer_at(&mut device, &mut device_state, shared.clone()).unwrap();
+        let message = device.generate_sync_message(&mut device_state).unwrap();
+
+        let mut state = sync::State::new();
+        let done = respond(
+            &mut server,
+            &mut state,
+            &offer("wo-1", &device, Some(message.encode())),
+        )
+        .unwrap();
+        assert_eq!(done.applied, device.get_heads());
+        assert_eq!(done.heads_before, shared);
+        assert!(done.missing_deps.is_empty());
+        assert_eq!(server.get_heads(), device.get_heads());
+    }
+
+    #[test]
+    fn garbage_messages_are_a_typed_error_that_touches_nothing() {
+        let mut server = doc(1, 1);
+        let device = doc(2, 2);
+        let mut state = sync::State::new();
+        let error = respond(
+            &mut server,
+            &mut state,
+            &offer("wo-1", &device, Some(vec![0x42, 1, 2, 3])),
+        )
+        .unwrap_err();
+        assert!(matches!(error, DocError::BadMessage { ref doc_id, .. } if doc_id == "wo-1"));
+        assert_eq!(state, sync::State::new());
+        assert_eq!(server.get_heads(), doc(1, 1).get_heads());
+    }
+
+    #[test]
+    fn added_documents_arrive_whole_in_one_message() {
+        let mut server = doc(1, 1);
+        server
+            .transact::<_, _, AutomergeError>(|tx| tx.put(ROOT, "j", "x"))
+            .unwrap();
+        let mut state = sync::State::new();
+        let reply = added(&mut server, &mut state, "wo-9").unwrap();
+        assert_eq!(reply.change, DocChange::Added);
+
+        let mut device = Automerge::new();
+        let mut device_state = sync::State::new();
+        let message = sync::Message::decode(&reply.message.unwrap()).unwrap();
+        device
+            .receive_sync_message(&mut device_state, message)
+            .unwrap();
+        assert_eq!(device.get_heads(), server.get_heads());
+        assert_eq!(heads_to_wire(&device.get_heads()), reply.heads);
+    }
+
+    #[test]
+    fn triage_splits_offers_by_visibility() {
+        let request = SyncRequest {
+            complete: true,
+            docs: vec![
+                DocOffer {
+                    doc_id: "a".into(),
+                    heads: vec![],
+                    message: None,
+                },
+                DocOffer {
+                    doc_id: "gone".into(),
+                    heads: vec![],
+                    message: None,
+                },
+            ],
+        };
+        let visible: BTreeSet<String> = ["a", "b", "c"].into_iter().map(String::from).collect();
+        let split = triage(&request, &visible);
+        assert_eq!(
+            split
+                .respond
+                .iter()
+                .map(|o| o.doc_id.as_str())
+                .collect::<Vec<_>>(),
+            ["a"]
+        );
+        assert_eq!(split.remove, ["gone"]);
+        assert_eq!(split.add, ["b", "c"]);
+
+        let follow_up = SyncRequest {
+            complete: false,
+            ..request
+        };
+        assert!(triage(&follow_up, &visible).add.is_empty());
+    }
+
+    #[test]
+    fn removed_replies_carry_the_reason() {
+        let reply = removed("wo-1", "reassigned");
+        assert_eq!(
+            reply.change,
+            DocChange::Removed {
+                reason: "reassigned".into()
+            }
+        );
+        assert_eq!(reply.message, None);
+    }
+}
