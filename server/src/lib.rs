@@ -1,4 +1,23 @@
-//! fieldsync server: the actix-web service devices sync with (issue 3; not built yet).
+//! fieldsync server: the actix-web service devices sync with.
 //!
-//! Today this crate only pins the workspace layout; the storage, auth, sync endpoint and blob
-//! store arrive with the server issue.
+//! | module | concern |
+//! | --- | --- |
+//! | `config` | settings from defaults, TOML file, environment and flags |
+//! | `app` | building and running the HTTP server (tests start it on port 0) |
+//! | `db` | storage on SQLite or PostgreSQL through sqlx; projections; sync states |
+//! | `auth` | argon2id passwords, JWT access tokens, rotating refresh tokens, the `AuthUser` extractor |
+//! | `sync` | `POST /v1/sync`: the batched sync protocol with per-role scope |
+//! | `workorders` | intake, listing and reading work orders |
+//! | `admin` | users |
+//! | `ops` | health, readiness, metrics |
+
+pub mod admin;
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod ops;
+pub mod state;
+pub mod sync;
+pub mod workorders;

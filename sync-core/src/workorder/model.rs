@@ -305,6 +305,41 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// Whether a person in `role` may record this kind of step at all. The operations check
+    /// this and more (assignee, status); the server re-checks it for every uploaded event,
+    /// because a device's software is not trusted.
+    pub fn allowed_for(&self, role: Role) -> bool {
+        match self {
+            EventKind::Created
+            | EventKind::Assigned { .. }
+            | EventKind::Unassigned { .. }
+            | EventKind::FollowedUp { .. }
+            | EventKind::Cancelled { .. }
+            | EventKind::Reopened { .. }
+            | EventKind::ConflictResolved { .. } => role.is_office(),
+            EventKind::AcceptTimedOut { .. } => role == Role::System,
+            EventKind::Accepted
+            | EventKind::Declined { .. }
+            | EventKind::EnRoute
+            | EventKind::OnSite
+            | EventKind::Diagnosed { .. }
+            | EventKind::Quoted { .. }
+            | EventKind::ConsentGiven { .. }
+            | EventKind::WorkStarted
+            | EventKind::PartAdded { .. }
+            | EventKind::PartChanged { .. }
+            | EventKind::PartRemoved { .. }
+            | EventKind::Tested { .. }
+            | EventKind::Signed { .. }
+            | EventKind::Completed { .. } => role == Role::Technician,
+            EventKind::AppointmentSet { .. }
+            | EventKind::PhotoAdded { .. }
+            | EventKind::PhotoRemoved { .. } => role == Role::Technician || role.is_office(),
+            EventKind::NotesEdited => !matches!(role, Role::Auditor | Role::System),
+            EventKind::Unknown => false,
+        }
+    }
+
     /// A short stable name, for history listings and metrics.
     pub fn name(&self) -> &'static str {
         match self {

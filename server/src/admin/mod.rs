@@ -1,0 +1,152 @@
+//! Users (admin only). The first start creates `admin`.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use sync_core::ids::UserId;
+use sync_core::workorder::Role;
+
+use crate::auth::{password, AuthUser};
+use crate::config::Secret;
+use crate::db::{self, now_ms, Db};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/admin/users", web::post().to(create_user))
+        .route("/v1/admin/users", web::get().to(list_users));
+}
+
+/// Creates `admin` on first start, with `FIELDSYNC_ADMIN_PASSWORD` or a generated password
+/// printed once.
+pub async fn ensure_admin(db: &Db, configured: Option<&Secret>) -> anyhow::Result<()> {
+    let mut conn = db.pool.acquire().await?;
+    if db::users::get(&mut conn, "admin").await?.is_some() {
+        return Ok(());
+    }
+    let (pw, generated) = match configured {
+        Some(s) => (s.expose().to_owned(), false),
+        None => {
+            use base64::Engine;
+            use rand::RngCore;
+            let mut b = [0u8; 15];
+            rand::rngs::OsRng.fill_bytes(&mut b);
+            (
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b),
+                true,
+            )
+        }
+    };
+    password::check_password_policy(&pw)
+        .map_err(|e| anyhow::anyhow!("FIELDSYNC_ADMIN_PASSWORD: {e}"))?;
+    let hash = tokio::task::spawn_blocking(move || password::hash_password(&pw).map(|h| (h, pw)))
+        .await?
+        .map_err(|e| anyhow::anyhow!("hashing the admin password: {e}"))?;
+    let created = db::users::insert(
+        &mut conn,
+        &db::users::UserRow {
+            id: "admin".into(),
+            role: Role::Admin.as_str().into(),
+            password_hash: hash.0,
+            regions: "[]".into(),
+            skills: "[]".into(),
+            capacity: 0,
+            active: 1,
+            created_at: now_ms(),
+        },
+    )
+    .await?;
+    if created && generated {
+        // Printed once, on the first start only.
+        println!("created user admin with password {}", hash.1);
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    pub id: String,
+    pub role: String,
+    pub password: String,
+    #[serde(default)]
+    pub regions: Vec<String>,
+    #[serde(default)]
+    pub skills: Vec<String>,
+    /// Open jobs a technician can hold at once.
+    #[serde(default)]
+    pub capacity: i64,
+}
+
+async fn create_user(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    body: web::Json<NewUser>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(&[Role::Admin], "create users")?;
+    let body = body.into_inner();
+    let id =
+        UserId::parse(body.id.as_str()).map_err(|e| ApiError::bad("bad_user_id", e.to_string()))?;
+    let role: Role = body
+        .role
+        .parse()
+        .map_err(|e: String| ApiError::bad("bad_role", e))?;
+    if role == Role::System {
+        return Err(ApiError::bad(
+            "bad_role",
+            "system is reserved for the server itself",
+        ));
+    }
+    if !(0..=1000).contains(&body.capacity) {
+        return Err(ApiError::bad(
+            "bad_capacity",
+            "capacity must be between 0 and 1000",
+        ));
+    }
+    for r in body.regions.iter().chain(&body.skills) {
+        if r.trim().is_empty() || r.len() > 100 {
+            return Err(ApiError::bad(
+                "bad_name",
+                "regions and skills are 1 to 100 characters",
+            ));
+        }
+    }
+    password::check_password_policy(&body.password)
+        .map_err(|e| ApiError::bad("weak_password", e.to_string()))?;
+    let pw = body.password.clone();
+    let hash = tokio::task::spawn_blocking(move || password::hash_password(&pw))
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("hashing: {e}")))?;
+    let row = db::users::UserRow {
+        id: id.to_string(),
+        role: role.as_str().into(),
+        password_hash: hash,
+        regions: serde_json::to_string(&body.regions).unwrap_or_else(|_| "[]".into()),
+        skills: serde_json::to_string(&body.skills).unwrap_or_else(|_| "[]".into()),
+        capacity: body.capacity,
+        active: 1,
+        created_at: now_ms(),
+    };
+    let mut conn = state.db.pool.acquire().await?;
+    if !db::users::insert(&mut conn, &row).await? {
+        return Err(ApiError::Conflict(format!("user {id} already exists")));
+    }
+    Ok(HttpResponse::Created().json(row.public()))
+}
+
+async fn list_users(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(
+        &[Role::Admin, Role::Dispatcher, Role::Manager],
+        "list users",
+    )?;
+    let mut conn = state.db.pool.acquire().await?;
+    let users: Vec<_> = db::users::list(&mut conn)
+        .await?
+        .iter()
+        .map(|u| u.public())
+        .collect();
+    Ok(HttpResponse::Ok().json(users))
+}

@@ -1,0 +1,99 @@
+//! Building and running the server. Tests call [`Application::build`] with port 0 and read
+//! [`Application::port`].
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpServer};
+use tracing_actix_web::TracingLogger;
+
+use crate::auth::jwt::JwtKeys;
+use crate::config::Settings;
+use crate::db::Db;
+use crate::error::{json_error_handler, path_error_handler, query_error_handler};
+use crate::ops::Metrics;
+use crate::state::AppState;
+
+/// Largest JSON body accepted (bytes).
+pub const MAX_JSON_BODY: usize = 1024 * 1024;
+
+pub struct Application {
+    addr: std::net::SocketAddr,
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let db = Db::connect(&settings.database_url).await?;
+        std::fs::create_dir_all(&settings.blob_dir).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot create blob directory {}: {e}",
+                settings.blob_dir.display()
+            )
+        })?;
+        let secret = crate::auth::jwt_secret(&db, settings.jwt_secret.as_ref()).await?;
+        let jwt = JwtKeys::new(&secret).map_err(|e| anyhow::anyhow!("jwt secret: {e}"))?;
+        crate::admin::ensure_admin(&db, settings.admin_password.as_ref()).await?;
+
+        let listener = TcpListener::bind(&settings.bind)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
+        let addr = listener.local_addr()?;
+        let port = addr.port();
+        let state = web::Data::new(AppState {
+            db,
+            jwt,
+            access_ttl_secs: settings.access_ttl_secs,
+            refresh_ttl_secs: settings.refresh_ttl_secs,
+            instance_id: settings.instance_id.clone(),
+            blob_dir: settings.blob_dir.clone(),
+            metrics: Arc::new(Metrics::default()),
+        });
+        tracing::info!(addr = %listener.local_addr()?, database = %redact(&settings.database_url), "fieldsync server listening");
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(TracingLogger::default())
+                .wrap(crate::ops::CountRequests)
+                .app_data(state.clone())
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(MAX_JSON_BODY)
+                        .error_handler(json_error_handler),
+                )
+                .app_data(web::PathConfig::default().error_handler(path_error_handler))
+                .app_data(web::QueryConfig::default().error_handler(query_error_handler))
+                .configure(crate::ops::routes)
+                .configure(crate::auth::routes)
+                .configure(crate::admin::routes)
+                .configure(crate::workorders::routes)
+                .configure(crate::sync::routes)
+                .default_service(web::to(crate::ops::not_found))
+        })
+        .listen(listener)?
+        .shutdown_timeout(30)
+        .run();
+        Ok(Application { addr, port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+
+    /// Runs until SIGTERM or Ctrl-C; in-flight requests finish first (actix's graceful stop).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// The database URL without a password, for logs.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***{}", &url[..s], &url[at..]),
+        _ => url.to_owned(),
+    }
+}

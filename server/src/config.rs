@@ -1,0 +1,146 @@
+//! Settings: defaults, then an optional TOML file, then `FIELDSYNC_*` environment variables
+//! and command-line flags (clap merges the last two; flags win).
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use serde::Deserialize;
+
+/// Command line and environment.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "field-server",
+    version,
+    about = "fieldsync server: devices sync work orders here",
+    after_help = "Examples:\n  field-server                                   # 127.0.0.1:8080, ./fieldsync.db, ./blobs\n  field-server --bind 0.0.0.0:9000 --database-url postgres://postgres@127.0.0.1/fieldsync\n  FIELDSYNC_ADMIN_PASSWORD=s3cret-pass-word field-server --config fieldsync.toml"
+)]
+pub struct Cli {
+    /// Address to listen on.
+    #[arg(long, env = "FIELDSYNC_BIND")]
+    pub bind: Option<String>,
+    /// `sqlite://PATH` or `postgres://…`.
+    #[arg(long, env = "FIELDSYNC_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Directory for photo and signature blobs.
+    #[arg(long, env = "FIELDSYNC_BLOB_DIR")]
+    pub blob_dir: Option<PathBuf>,
+    /// TOML configuration file (keys: bind, database_url, blob_dir, jwt_secret,
+    /// access_ttl_secs, refresh_ttl_days, instance_id).
+    #[arg(long, env = "FIELDSYNC_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// The TOML file's shape; every key optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    bind: Option<String>,
+    database_url: Option<String>,
+    blob_dir: Option<PathBuf>,
+    jwt_secret: Option<String>,
+    access_ttl_secs: Option<i64>,
+    refresh_ttl_days: Option<i64>,
+    instance_id: Option<String>,
+}
+
+/// A secret that never prints.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub bind: String,
+    pub database_url: String,
+    pub blob_dir: PathBuf,
+    /// HS256 key for access tokens; when absent one is generated and kept in the database.
+    pub jwt_secret: Option<Secret>,
+    pub access_ttl_secs: i64,
+    pub refresh_ttl_secs: i64,
+    /// This instance's Automerge actor / device id for changes the server makes itself.
+    pub instance_id: String,
+    /// Password for the first `admin` user (`FIELDSYNC_ADMIN_PASSWORD`).
+    pub admin_password: Option<Secret>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            bind: "127.0.0.1:8080".into(),
+            database_url: "sqlite://fieldsync.db".into(),
+            blob_dir: PathBuf::from("blobs"),
+            jwt_secret: None,
+            access_ttl_secs: 15 * 60,
+            refresh_ttl_secs: 30 * 24 * 3600,
+            instance_id: format!("server-{}", uuid::Uuid::new_v4().simple()),
+            admin_password: None,
+        }
+    }
+}
+
+impl Settings {
+    /// Defaults, then the config file, then environment and flags.
+    pub fn load(cli: Cli) -> anyhow::Result<Self> {
+        let mut s = Settings::default();
+        if let Some(path) = &cli.config {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("cannot read config file {}: {e}", path.display()))?;
+            let file: FileConfig = toml::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))?;
+            if let Some(v) = file.bind {
+                s.bind = v;
+            }
+            if let Some(v) = file.database_url {
+                s.database_url = v;
+            }
+            if let Some(v) = file.blob_dir {
+                s.blob_dir = v;
+            }
+            if let Some(v) = file.jwt_secret {
+                s.jwt_secret = Some(Secret::new(v));
+            }
+            if let Some(v) = file.access_ttl_secs {
+                s.access_ttl_secs = v;
+            }
+            if let Some(v) = file.refresh_ttl_days {
+                s.refresh_ttl_secs = v * 24 * 3600;
+            }
+            if let Some(v) = file.instance_id {
+                s.instance_id = v;
+            }
+        }
+        if let Some(v) = cli.bind {
+            s.bind = v;
+        }
+        if let Some(v) = cli.database_url {
+            s.database_url = v;
+        }
+        if let Some(v) = cli.blob_dir {
+            s.blob_dir = v;
+        }
+        if let Ok(v) = std::env::var("FIELDSYNC_JWT_SECRET") {
+            s.jwt_secret = Some(Secret::new(v));
+        }
+        if let Ok(v) = std::env::var("FIELDSYNC_ADMIN_PASSWORD") {
+            s.admin_password = Some(Secret::new(v));
+        }
+        if s.access_ttl_secs <= 0 || s.refresh_ttl_secs <= 0 {
+            anyhow::bail!("token lifetimes must be positive");
+        }
+        Ok(s)
+    }
+}

@@ -1,0 +1,182 @@
+//! Work-order documents: a compacted snapshot row plus an append-only change log.
+
+use automerge::{Automerge, ChangeHash};
+use sqlx::{AnyConnection, Row};
+
+/// Compact the log into the snapshot once it holds this many changes: loading then applies
+/// at most this many changes on top of the snapshot.
+pub const COMPACT_AFTER: i64 = 64;
+
+/// Heads as stored: sorted hex hashes joined by commas (compared as text for the pre-filter).
+pub fn heads_text(heads: &[ChangeHash]) -> String {
+    let mut v: Vec<String> = heads.iter().map(|h| h.to_string()).collect();
+    v.sort();
+    v.join(",")
+}
+
+pub struct Loaded {
+    pub doc: Automerge,
+    pub log_count: i64,
+}
+
+/// Locks the document's row for this transaction (serializing writers across instances),
+/// then loads snapshot and log. `None` when there is no such document.
+pub async fn lock_and_load(
+    conn: &mut AnyConnection,
+    id: &str,
+    actor: &automerge::ActorId,
+) -> anyhow::Result<Option<Loaded>> {
+    let locked = sqlx::query("UPDATE documents SET version = version + 1 WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    if locked.rows_affected() == 0 {
+        return Ok(None);
+    }
+    let row = sqlx::query("SELECT snapshot, log_count FROM documents WHERE id = $1")
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let snapshot: Vec<u8> = row.try_get("snapshot")?;
+    let log_count: i64 = row.try_get("log_count")?;
+    let mut doc = Automerge::load(&snapshot)?.with_actor(actor.clone());
+    if log_count > 0 {
+        let changes: Vec<Vec<u8>> =
+            sqlx::query_scalar("SELECT change FROM doc_changes WHERE doc_id = $1")
+                .bind(id)
+                .fetch_all(&mut *conn)
+                .await?;
+        for bytes in changes {
+            doc.load_incremental(&bytes)?;
+        }
+    }
+    Ok(Some(Loaded { doc, log_count }))
+}
+
+/// Loads a document for reading (no lock).
+pub async fn load(conn: &mut AnyConnection, id: &str) -> anyhow::Result<Option<Automerge>> {
+    let Some(row) = sqlx::query("SELECT snapshot, log_count FROM documents WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let snapshot: Vec<u8> = row.try_get("snapshot")?;
+    let mut doc = Automerge::load(&snapshot)?;
+    let changes: Vec<Vec<u8>> =
+        sqlx::query_scalar("SELECT change FROM doc_changes WHERE doc_id = $1")
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?;
+    for bytes in changes {
+        doc.load_incremental(&bytes)?;
+    }
+    Ok(Some(doc))
+}
+
+/// Stores a new document (intake).
+pub async fn insert(
+    conn: &mut AnyConnection,
+    id: &str,
+    doc: &Automerge,
+    now: i64,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO documents (id, snapshot, heads, log_count, version, updated_at) VALUES ($1, $2, $3, 0, 0, $4)",
+    )
+    .bind(id)
+    .bind(doc.save())
+    .bind(heads_text(&doc.get_heads()))
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Who uploaded changes, from which device, and when the server received them.
+pub struct Upload<'a> {
+    pub user: &'a str,
+    pub device: &'a str,
+    pub at: i64,
+}
+
+/// Appends the changes made since `heads_before` (keyed by hash: replays are no-ops),
+/// recording the authenticated uploader, and compacts when the log is long.
+pub async fn append(
+    conn: &mut AnyConnection,
+    id: &str,
+    doc: &Automerge,
+    loaded_log: i64,
+    heads_before: &[ChangeHash],
+    by: &Upload<'_>,
+) -> anyhow::Result<usize> {
+    let (uploader, device, now) = (by.user, by.device, by.at);
+    let changes = doc.get_changes(heads_before);
+    let mut added = 0i64;
+    for change in &changes {
+        let done = sqlx::query(
+            "INSERT INTO doc_changes (doc_id, hash, change, uploader, device_id, received_at)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (doc_id, hash) DO NOTHING",
+        )
+        .bind(id)
+        .bind(change.hash().to_string())
+        .bind(change.raw_bytes().to_vec())
+        .bind(uploader)
+        .bind(device)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        added += done.rows_affected() as i64;
+    }
+    let log_count = loaded_log + added;
+    let heads = heads_text(&doc.get_heads());
+    if log_count >= COMPACT_AFTER {
+        // We hold the row lock: nobody else can have appended since we loaded.
+        sqlx::query("DELETE FROM doc_changes WHERE doc_id = $1")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("UPDATE documents SET snapshot = $1, heads = $2, log_count = 0, updated_at = $3 WHERE id = $4")
+            .bind(doc.save())
+            .bind(heads)
+            .bind(now)
+            .bind(id)
+            .execute(conn)
+            .await?;
+    } else {
+        sqlx::query(
+            "UPDATE documents SET heads = $1, log_count = $2, updated_at = $3 WHERE id = $4",
+        )
+        .bind(heads)
+        .bind(log_count)
+        .bind(now)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    }
+    Ok(changes.len())
+}
+
+/// Stored heads of each of `ids` (the pre-filter: documents whose heads match need no load).
+pub async fn heads_of(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> anyhow::Result<std::collections::HashMap<String, String>> {
+    let mut out = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT id, heads FROM documents WHERE id IN ({})",
+            placeholders.join(",")
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id);
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            out.insert(row.try_get("id")?, row.try_get("heads")?);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,211 @@
+//! `POST /v1/sync`: the batched sync protocol of `sync_core::protocol`, with scope.
+//!
+//! A technician receives and may change only the work orders assigned to it, a dispatcher
+//! those of its regions. A job reassigned away while its technician worked offline stays
+//! writable for that device until it syncs: its changes are accepted and recorded, then the
+//! job is removed from the device. Everything a request changes (documents, change log,
+//! projections, sync states) commits in one transaction before the response is sent;
+//! replaying a request changes nothing (changes are keyed by hash).
+
+mod validate;
+
+use std::collections::BTreeSet;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use actix_web::{web, HttpResponse};
+use automerge::sync;
+use sync_core::protocol::{self, server as proto, DocChange, DocReply, Limits, SyncResponse};
+use sync_core::workorder::{actor_id_for, WorkOrder};
+
+use crate::auth::AuthUser;
+use crate::db::{self, now_ms};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::workorders::scope;
+
+/// Largest sync body accepted (bytes); also the codec limit.
+pub const MAX_SYNC_BODY: usize = 16 * 1024 * 1024;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/v1/sync")
+            .app_data(web::PayloadConfig::new(MAX_SYNC_BODY))
+            .route(web::post().to(sync_handler)),
+    );
+}
+
+fn limits() -> Limits {
+    Limits {
+        max_body_bytes: MAX_SYNC_BODY,
+        ..Limits::default()
+    }
+}
+
+async fn sync_handler(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let started = Instant::now();
+    let device = user.device()?.to_owned();
+    let request = protocol::decode_request(&body, &limits())
+        .map_err(|e| ApiError::bad("bad_sync_body", e.to_string()))?;
+    let actor = actor_id_for(&state.instance_id);
+    let now = now_ms();
+    let mut merged = 0usize;
+    let mut replies: Vec<DocReply> = Vec::new();
+
+    let mut tx = state.db.pool.begin().await?;
+    let visible = scope::visible(&mut tx, &user).await?;
+    let held: BTreeSet<String> = db::sync_state::held(&mut tx, &device)
+        .await?
+        .into_iter()
+        .collect();
+    // Jobs taken away from this device stay writable until it has synced them.
+    let writable: BTreeSet<String> = visible
+        .iter()
+        .cloned()
+        .chain(
+            request
+                .docs
+                .iter()
+                .map(|o| o.doc_id.clone())
+                .filter(|id| held.contains(id)),
+        )
+        .collect();
+    let triage = proto::triage(&request, &writable);
+    let mut offers = triage.respond.clone();
+    // Lock documents in id order so concurrent requests cannot deadlock.
+    offers.sort_by(|a, b| a.doc_id.cmp(&b.doc_id));
+    let ids: Vec<String> = offers.iter().map(|o| o.doc_id.clone()).collect();
+    let stored_heads = db::docs::heads_of(&mut tx, &ids).await?;
+
+    for offer in offers {
+        let id = offer.doc_id.as_str();
+        let still_visible = visible.contains(id);
+        let offered_heads = db::docs::heads_text(&offer.change_hashes());
+        if offer.message.is_none() && stored_heads.get(id) == Some(&offered_heads) {
+            // The pre-filter: equal heads, nothing to send; the document is not even loaded.
+            if !still_visible {
+                db::sync_state::forget(&mut tx, &device, id).await?;
+                replies.push(proto::removed(id, "reassigned: no longer yours"));
+            }
+            continue;
+        }
+        let Some(loaded) = db::docs::lock_and_load(&mut tx, id, &actor)
+            .await
+            .map_err(ApiError::Internal)?
+        else {
+            replies.push(proto::removed(id, "no such work order"));
+            continue;
+        };
+        let mut doc = loaded.doc;
+        let before = WorkOrder::from_automerge(doc.clone());
+        let mut sync_state = db::sync_state::get(&mut tx, &device, id)
+            .await?
+            .unwrap_or_default();
+        match proto::respond(&mut doc, &mut sync_state, offer) {
+            Err(e) => {
+                tracing::warn!(doc = id, device = %device, error = %e, "sync message refused");
+                if e.resets_sync_state() {
+                    db::sync_state::put(&mut tx, &device, id, &sync::State::new()).await?;
+                }
+                replies.push(e.to_reply());
+            }
+            Ok(r) => {
+                if r.doc_changed() {
+                    let after = WorkOrder::from_automerge(doc);
+                    if let Err(why) = validate::upload(&before, &after, &user, &device) {
+                        tracing::warn!(doc = id, device = %device, user = %user.id, %why, "upload refused");
+                        db::sync_state::put(&mut tx, &device, id, &sync::State::new()).await?;
+                        replies.push(DocReply {
+                            doc_id: id.to_owned(),
+                            change: DocChange::Rejected {
+                                code: "forbidden_change".into(),
+                                message: why,
+                            },
+                            heads: protocol::heads_to_wire(&before.heads()),
+                            message: None,
+                        });
+                        continue;
+                    }
+                    let view = after
+                        .view()
+                        .map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?;
+                    merged += db::docs::append(
+                        &mut tx,
+                        id,
+                        after.doc(),
+                        loaded.log_count,
+                        &r.heads_before,
+                        &db::docs::Upload {
+                            user: &user.id,
+                            device: &device,
+                            at: now,
+                        },
+                    )
+                    .await
+                    .map_err(ApiError::Internal)?;
+                    let created: i64 =
+                        sqlx::query_scalar("SELECT created_at FROM work_orders WHERE id = $1")
+                            .bind(id)
+                            .fetch_optional(&mut *tx)
+                            .await?
+                            .unwrap_or(now);
+                    db::projection::project(&mut tx, &view, created, now).await?;
+                }
+                if !still_visible && r.missing_deps.is_empty() {
+                    db::sync_state::forget(&mut tx, &device, id).await?;
+                    replies.push(proto::removed(id, "reassigned: no longer yours"));
+                    continue;
+                }
+                if r.state_changed {
+                    db::sync_state::put(&mut tx, &device, id, &sync_state).await?;
+                }
+                if r.reply.change != DocChange::Unchanged {
+                    replies.push(r.reply);
+                }
+            }
+        }
+    }
+    for id in &triage.remove {
+        db::sync_state::forget(&mut tx, &device, id).await?;
+        replies.push(proto::removed(id, proto_not_visible()));
+    }
+    if request.complete {
+        let offered: BTreeSet<&str> = request.docs.iter().map(|o| o.doc_id.as_str()).collect();
+        for id in visible.iter().filter(|id| !offered.contains(id.as_str())) {
+            let Some(mut doc) = db::docs::load(&mut tx, id)
+                .await
+                .map_err(ApiError::Internal)?
+            else {
+                continue;
+            };
+            let mut st = sync::State::new();
+            match proto::added(&mut doc, &mut st, id) {
+                Ok(reply) => {
+                    db::sync_state::put(&mut tx, &device, id, &st).await?;
+                    replies.push(reply);
+                }
+                Err(e) => replies.push(e.to_reply()),
+            }
+        }
+    }
+    tx.commit().await?;
+
+    let body = protocol::encode_response(&SyncResponse { docs: replies })
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("encoding the sync response: {e}")))?;
+    let m = &state.metrics;
+    m.syncs.fetch_add(1, Ordering::Relaxed);
+    m.changes_merged.fetch_add(merged as u64, Ordering::Relaxed);
+    m.sync_micros
+        .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+    Ok(HttpResponse::Ok()
+        .content_type("application/octet-stream")
+        .body(body))
+}
+
+fn proto_not_visible() -> &'static str {
+    "not visible to this user"
+}

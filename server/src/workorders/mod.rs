@@ -1,0 +1,150 @@
+//! Intake (the server is an Automerge actor of its own), listing and reading work orders.
+
+pub mod scope;
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use sqlx::FromRow;
+use sync_core::ids::WorkOrderId;
+use sync_core::workorder::{Actor, Intake, Role, WorkOrder};
+
+use crate::auth::AuthUser;
+use crate::db::{self, now_ms};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/workorders", web::post().to(create))
+        .route("/v1/workorders", web::get().to(list))
+        .route("/v1/workorders/{id}", web::get().to(get));
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateWorkOrder {
+    /// Optional; the server numbers the work order when absent.
+    pub id: Option<String>,
+    #[schema(value_type = Object)]
+    pub intake: Intake,
+}
+
+fn new_number(now: i64) -> String {
+    let mut b = [0u8; 4];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut b);
+    format!("WO-{}-{}", now / 1000, hex::encode(b))
+}
+
+async fn create(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: web::Json<CreateWorkOrder>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(
+        &[Role::Agent, Role::Dispatcher, Role::Admin, Role::Manager],
+        "create work orders",
+    )?;
+    let body = body.into_inner();
+    let now = now_ms();
+    let id = match body.id {
+        Some(id) => WorkOrderId::parse(id)
+            .map_err(|e| ApiError::bad("bad_id", e.to_string()))?
+            .to_string(),
+        None => new_number(now),
+    };
+    let mut conn = state.db.pool.acquire().await?;
+    if user.role == Role::Dispatcher
+        && !scope::regions_of(&mut conn, &user.id)
+            .await?
+            .contains(&body.intake.region)
+    {
+        return Err(ApiError::Forbidden(format!(
+            "region {} is not one of yours",
+            body.intake.region
+        )));
+    }
+    drop(conn);
+    let actor = Actor::new(user.id.clone(), user.role, state.instance_id.clone());
+    let wo = WorkOrder::create(&id, &actor, body.intake, now)
+        .map_err(|e| ApiError::bad("invalid_work_order", e.to_string()))?;
+    let view = wo
+        .view()
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?;
+    let mut tx = state.db.pool.begin().await?;
+    let exists: Option<String> = sqlx::query_scalar("SELECT id FROM documents WHERE id = $1")
+        .bind(&id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if exists.is_some() {
+        return Err(ApiError::Conflict(format!(
+            "work order {id} already exists"
+        )));
+    }
+    db::docs::insert(&mut tx, &id, wo.doc(), now).await?;
+    db::projection::project(&mut tx, &view, now, now).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+#[derive(Debug, Serialize, FromRow, utoipa::ToSchema)]
+pub struct WorkOrderRow {
+    pub id: String,
+    pub region: String,
+    pub status: String,
+    pub assignee: Option<String>,
+    pub priority: String,
+    pub service_type: String,
+    pub customer_name: String,
+    pub open_conflicts: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub status: Option<String>,
+    pub region: Option<String>,
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.db.pool.acquire().await?;
+    let visible = scope::visible(&mut conn, &user).await?;
+    let rows: Vec<WorkOrderRow> = sqlx::query_as(
+        "SELECT id, region, status, assignee, priority, service_type, customer_name, open_conflicts, created_at, updated_at
+         FROM work_orders ORDER BY created_at, id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let rows: Vec<WorkOrderRow> = rows
+        .into_iter()
+        .filter(|r| visible.contains(&r.id))
+        .filter(|r| q.status.as_ref().is_none_or(|s| &r.status == s))
+        .filter(|r| q.region.as_ref().is_none_or(|s| &r.region == s))
+        .collect();
+    Ok(HttpResponse::Ok().json(rows))
+}
+
+async fn get(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let mut conn = state.db.pool.acquire().await?;
+    if !scope::can_see(&mut conn, &user, &id).await? {
+        return Err(ApiError::NotFound(format!(
+            "no work order {id} that you can see"
+        )));
+    }
+    let doc = db::docs::load(&mut conn, &id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no work order {id}")))?;
+    let view = WorkOrder::from_automerge(doc)
+        .view()
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?;
+    Ok(HttpResponse::Ok().json(view))
+}

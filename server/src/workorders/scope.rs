@@ -1,0 +1,77 @@
+//! Who may see which work orders: a technician its assigned jobs, a dispatcher the work
+//! orders of its regions, agents, managers, auditors and admins all of them.
+
+use std::collections::BTreeSet;
+
+use sqlx::AnyConnection;
+use sync_core::workorder::Role;
+
+use crate::auth::AuthUser;
+use crate::db;
+use crate::error::ApiError;
+
+pub async fn regions_of(conn: &mut AnyConnection, user: &str) -> Result<Vec<String>, ApiError> {
+    Ok(db::users::get(conn, user)
+        .await?
+        .map(|u| u.regions())
+        .unwrap_or_default())
+}
+
+/// Ids of every work order `user` may see.
+pub async fn visible(
+    conn: &mut AnyConnection,
+    user: &AuthUser,
+) -> Result<BTreeSet<String>, ApiError> {
+    let ids: Vec<String> = match user.role {
+        Role::Technician => {
+            sqlx::query_scalar("SELECT id FROM work_orders WHERE assignee = $1")
+                .bind(&user.id)
+                .fetch_all(&mut *conn)
+                .await?
+        }
+        Role::Dispatcher => {
+            let regions = regions_of(conn, &user.id).await?;
+            if regions.is_empty() {
+                Vec::new()
+            } else {
+                let ph: Vec<String> = (1..=regions.len()).map(|i| format!("${i}")).collect();
+                let sql = format!(
+                    "SELECT id FROM work_orders WHERE region IN ({})",
+                    ph.join(",")
+                );
+                let mut q = sqlx::query_scalar(&sql);
+                for r in &regions {
+                    q = q.bind(r);
+                }
+                q.fetch_all(&mut *conn).await?
+            }
+        }
+        Role::Agent | Role::Manager | Role::Auditor | Role::Admin | Role::System => {
+            sqlx::query_scalar("SELECT id FROM work_orders")
+                .fetch_all(&mut *conn)
+                .await?
+        }
+    };
+    Ok(ids.into_iter().collect())
+}
+
+/// Whether `user` may see work order `id` (false also when it does not exist).
+pub async fn can_see(
+    conn: &mut AnyConnection,
+    user: &AuthUser,
+    id: &str,
+) -> Result<bool, ApiError> {
+    let row: Option<(String, Option<String>)> =
+        sqlx::query_as("SELECT region, assignee FROM work_orders WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some((region, assignee)) = row else {
+        return Ok(false);
+    };
+    Ok(match user.role {
+        Role::Technician => assignee.as_deref() == Some(user.id.as_str()),
+        Role::Dispatcher => regions_of(conn, &user.id).await?.contains(&region),
+        _ => true,
+    })
+}

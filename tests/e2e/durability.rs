@@ -1,0 +1,96 @@
+//! Acknowledged means durable: kill -9 the server in the middle of a stream of syncs, restart
+//! it, and every change it acknowledged is there; the devices then converge.
+
+use std::time::Duration;
+
+use sync_core::workorder::Role;
+use tests::{backends, Device, TestServer};
+
+use crate::BIN;
+
+#[tokio::test]
+async fn every_acknowledged_change_survives_a_kill_9() {
+    for backend in backends() {
+        let mut s = TestServer::start(BIN, &backend).await;
+        let admin = s.admin_token().await;
+        s.add_user(&admin, "disp-n", "dispatcher", &["north"], &[])
+            .await;
+        s.add_user(&admin, "agent-1", "agent", &[], &[]).await;
+        let agent = s.token("agent-1", "agent-1-password", None).await;
+        for i in 0..5 {
+            s.create_order(&agent, &format!("WO-{i}"), "north").await;
+        }
+        let token = s.token("disp-n", "disp-n-password", Some("pc-1")).await;
+        let mut dev = Device::new("disp-n", Role::Dispatcher, "pc-1", token);
+        dev.sync(&s).await.unwrap();
+
+        let pid = s.pid().unwrap();
+        let mut acknowledged: Vec<String> = Vec::new();
+        let stream = async {
+            // Edits and syncs back to back until the server dies under us.
+            for n in 0..100_000i64 {
+                let id = format!("WO-{}", n % 5);
+                let line = format!("[edit {n}]");
+                dev.act(&id, |wo, me| {
+                    let v = wo.view().unwrap();
+                    wo.edit_notes(me, &format!("{} {line}", v.notes), 1_000 + n)
+                        .unwrap();
+                });
+                match dev.sync(&s).await {
+                    Ok(_) => acknowledged.push(line),
+                    Err(_) => return n,
+                }
+            }
+            panic!("the server was never killed");
+        };
+        let killer = async {
+            tokio::time::sleep(Duration::from_millis(700)).await;
+            let status = std::process::Command::new("kill")
+                .arg("-9")
+                .arg(pid.to_string())
+                .status();
+            assert!(status.unwrap().success());
+        };
+        let (stopped_at, ()) = tokio::join!(stream, killer);
+        assert!(
+            acknowledged.len() >= 3,
+            "some syncs were acknowledged before the kill"
+        );
+        assert_eq!(
+            acknowledged.len() as i64,
+            stopped_at,
+            "only the interrupted sync failed"
+        );
+
+        s.restart().await;
+        let admin = s.admin_token().await;
+        let mut notes = String::new();
+        for i in 0..5 {
+            let v: serde_json::Value = s
+                .get(&admin, &format!("/v1/workorders/WO-{i}"))
+                .await
+                .json()
+                .await
+                .unwrap();
+            notes.push_str(v["notes"].as_str().unwrap());
+        }
+        for line in &acknowledged {
+            assert!(
+                notes.contains(line.as_str()),
+                "acknowledged {line} was lost"
+            );
+        }
+        // The device kept its unacknowledged edit; one more sync converges.
+        dev.sync(&s).await.unwrap();
+        for i in 0..5 {
+            let id = format!("WO-{i}");
+            let v: serde_json::Value = s
+                .get(&admin, &format!("/v1/workorders/{id}"))
+                .await
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(v["notes"], dev.view(&id).notes, "{id} converged");
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! Bad input never gets a 500 or a panic: every refusal is a 4xx with a JSON body.
+
+use serde_json::{json, Value};
+use tests::{backends, TestServer};
+
+use crate::BIN;
+
+async fn assert_json_error(r: reqwest::Response, status: u16, code: &str) {
+    assert_eq!(r.status().as_u16(), status);
+    let body: Value = r.json().await.expect("a JSON body");
+    assert_eq!(body["error"], code, "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn health_readiness_metrics_and_unknown_paths() {
+    for backend in backends() {
+        let s = TestServer::start(BIN, &backend).await;
+        let r = s.http.get(s.url("/healthz")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let r = s.http.get(s.url("/readyz")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let text = s
+            .http
+            .get(s.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(text.contains("fieldsync_http_requests_total"), "{text}");
+        assert!(text.contains("fieldsync_changes_merged_total 0"), "{text}");
+        let r = s.http.get(s.url("/no/such/thing")).send().await.unwrap();
+        assert_json_error(r, 404, "not_found").await;
+    }
+}
+
+#[tokio::test]
+async fn malformed_json_wrong_fields_and_wrong_roles_are_clear_4xx() {
+    for backend in backends() {
+        let s = TestServer::start(BIN, &backend).await;
+        let r = s
+            .http
+            .post(s.url("/v1/auth/login"))
+            .header("content-type", "application/json")
+            .body("{not json")
+            .send()
+            .await
+            .unwrap();
+        assert_json_error(r, 400, "malformed_json").await;
+        let r = s
+            .http
+            .post(s.url("/v1/auth/login"))
+            .json(&json!({"user": "admin", "pasword": "typo"}))
+            .send()
+            .await
+            .unwrap();
+        assert_json_error(r, 400, "malformed_json").await;
+
+        let admin = s.admin_token().await;
+        s.add_user(&admin, "tech-a", "technician", &["north"], &["ovens"])
+            .await;
+        let tech = s.token("tech-a", "tech-a-password", Some("phone-a")).await;
+        let r = s
+            .post(
+                &tech,
+                "/v1/admin/users",
+                &json!({"id": "x", "role": "admin", "password": "long-enough-pw"}),
+            )
+            .await;
+        assert_json_error(r, 403, "forbidden").await;
+        let r = s
+            .post(
+                &admin,
+                "/v1/admin/users",
+                &json!({"id": "bad id", "role": "technician", "password": "long-enough-pw"}),
+            )
+            .await;
+        assert_json_error(r, 400, "bad_user_id").await;
+        let r = s
+            .post(
+                &admin,
+                "/v1/admin/users",
+                &json!({"id": "y", "role": "technician", "password": "short"}),
+            )
+            .await;
+        assert_json_error(r, 400, "weak_password").await;
+        let r = s
+            .post(
+                &admin,
+                "/v1/admin/users",
+                &json!({"id": "tech-a", "role": "technician", "password": "long-enough-pw"}),
+            )
+            .await;
+        assert_json_error(r, 409, "conflict").await;
+        let r = s
+            .post(&tech, "/v1/workorders", &json!({"intake": {}}))
+            .await;
+        assert_json_error(r, 400, "malformed_json").await;
+        let intake = serde_json::to_value(sync_core::workorder::Intake::example()).unwrap();
+        let r = s
+            .post(&tech, "/v1/workorders", &json!({"intake": intake}))
+            .await;
+        assert_json_error(r, 403, "forbidden").await;
+    }
+}
+
+#[tokio::test]
+async fn random_truncated_and_oversized_sync_bodies_are_refused() {
+    for backend in backends() {
+        let s = TestServer::start(BIN, &backend).await;
+        let admin = s.admin_token().await;
+        s.add_user(&admin, "tech-a", "technician", &["north"], &[])
+            .await;
+        let tech = s.token("tech-a", "tech-a-password", Some("phone-a")).await;
+        let post = |body: Vec<u8>| {
+            s.http
+                .post(s.url("/v1/sync"))
+                .bearer_auth(&tech)
+                .body(body)
+                .send()
+        };
+        assert_json_error(
+            post(b"hello, server".to_vec()).await.unwrap(),
+            400,
+            "bad_sync_body",
+        )
+        .await;
+        let valid = sync_core::protocol::encode_request(&sync_core::protocol::SyncRequest {
+            complete: true,
+            docs: vec![],
+        })
+        .unwrap();
+        assert_json_error(
+            post(valid[..valid.len() - 1].to_vec()).await.unwrap(),
+            400,
+            "bad_sync_body",
+        )
+        .await;
+        let big = vec![7u8; 17 * 1024 * 1024];
+        let r = post(big).await.unwrap();
+        assert_eq!(r.status(), 413);
+        // A token without a device may not sync.
+        let no_device = s.token("tech-a", "tech-a-password", None).await;
+        let r = s
+            .http
+            .post(s.url("/v1/sync"))
+            .bearer_auth(&no_device)
+            .body(valid)
+            .send()
+            .await
+            .unwrap();
+        assert_json_error(r, 403, "forbidden").await;
+    }
+}

@@ -1,0 +1,11 @@
+//! End-to-end tests: the real `field-server` binary, a real HTTP client, simulated devices.
+//! Every test runs on SQLite and, when `FIELDSYNC_TEST_POSTGRES_URL` is set, on PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod auth;
+mod durability;
+mod errors;
+mod sync;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_field-server");

@@ -1,0 +1,283 @@
+//! A `field-server` child process with its own database and blob directory.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+
+#[derive(Debug, Clone)]
+pub enum Backend {
+    Sqlite,
+    /// Base URL of a PostgreSQL server; each test gets a fresh database on it.
+    Postgres(String),
+}
+
+impl Backend {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+}
+
+pub struct TestServer {
+    bin: PathBuf,
+    child: Option<Child>,
+    pub base: String,
+    pub database_url: String,
+    dir: PathBuf,
+    pg_admin: Option<(String, String)>,
+    owns_dir: bool,
+    pub http: reqwest::Client,
+}
+
+fn scratch_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("fieldsync-e2e-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+impl TestServer {
+    /// Starts a server with a fresh database.
+    pub async fn start(bin: &str, backend: &Backend) -> TestServer {
+        let dir = scratch_dir();
+        let (database_url, pg_admin) = match backend {
+            Backend::Sqlite => (
+                format!("sqlite://{}", dir.join("fieldsync.db").display()),
+                None,
+            ),
+            Backend::Postgres(base) => {
+                let name = format!("fieldsync_{}", uuid::Uuid::new_v4().simple());
+                let admin = sqlx::PgPool::connect(base)
+                    .await
+                    .expect("connect to PostgreSQL");
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&admin)
+                    .await
+                    .unwrap();
+                admin.close().await;
+                let url = match base.rfind('/') {
+                    Some(i) if base[..i].contains("://") && i > base.find("://").unwrap() + 2 => {
+                        format!("{}/{name}", &base[..i])
+                    }
+                    _ => format!("{base}/{name}"),
+                };
+                (url, Some((base.clone(), name)))
+            }
+        };
+        let mut s = TestServer {
+            bin: PathBuf::from(bin),
+            child: None,
+            base: String::new(),
+            database_url,
+            dir,
+            pg_admin,
+            owns_dir: true,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .unwrap(),
+        };
+        s.spawn().await;
+        s
+    }
+
+    /// A second server process on the same database (several instances).
+    pub async fn another_instance(&self) -> TestServer {
+        let mut s = TestServer {
+            bin: self.bin.clone(),
+            child: None,
+            base: String::new(),
+            database_url: self.database_url.clone(),
+            dir: self.dir.clone(),
+            pg_admin: None,
+            owns_dir: false,
+            http: self.http.clone(),
+        };
+        s.spawn().await;
+        s
+    }
+
+    async fn spawn(&mut self) {
+        let mut child = Command::new(&self.bin)
+            .arg("--bind")
+            .arg("127.0.0.1:0")
+            .arg("--database-url")
+            .arg(&self.database_url)
+            .arg("--blob-dir")
+            .arg(self.dir.join("blobs"))
+            .env("FIELDSYNC_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start field-server");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("field-server listening on ") {
+                    let _ = tx.send(addr.trim().to_owned());
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("server announced its address");
+        self.base = addr;
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(r) = self.http.get(self.url("/readyz")).send().await {
+                if r.status().is_success() {
+                    break;
+                }
+            }
+            assert!(Instant::now() < deadline, "server never became ready");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// The process id, to kill it from elsewhere while a request is in flight.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// SIGKILL, no goodbye: what a power cut does.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts the process again on the same database.
+    pub async fn restart(&mut self) {
+        self.kill9();
+        self.spawn().await;
+    }
+
+    /// Logs in; returns the token response JSON.
+    pub async fn login(
+        &self,
+        user: &str,
+        password: &str,
+        device: Option<&str>,
+    ) -> reqwest::Response {
+        self.http
+            .post(self.url("/v1/auth/login"))
+            .json(&json!({"user": user, "password": password, "device_id": device}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn token(&self, user: &str, password: &str, device: Option<&str>) -> String {
+        let r = self.login(user, password, device).await;
+        assert_eq!(r.status(), 200, "login of {user}");
+        let v: Value = r.json().await.unwrap();
+        v["access_token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn admin_token(&self) -> String {
+        self.token("admin", ADMIN_PASSWORD, None).await
+    }
+
+    pub async fn post(&self, token: &str, path: &str, body: &Value) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Creates a user through the admin API.
+    pub async fn add_user(
+        &self,
+        admin: &str,
+        id: &str,
+        role: &str,
+        regions: &[&str],
+        skills: &[&str],
+    ) {
+        let r = self
+            .post(
+                admin,
+                "/v1/admin/users",
+                &json!({"id": id, "role": role, "password": format!("{id}-password"), "regions": regions, "skills": skills, "capacity": 5}),
+            )
+            .await;
+        assert_eq!(
+            r.status(),
+            201,
+            "create user {id}: {}",
+            r.text().await.unwrap_or_default()
+        );
+    }
+
+    /// Creates a work order in `region`; returns its id.
+    pub async fn create_order(&self, token: &str, id: &str, region: &str) -> Value {
+        let mut intake = serde_json::to_value(sync_core::workorder::Intake::example()).unwrap();
+        intake["region"] = json!(region);
+        let r = self
+            .post(
+                token,
+                "/v1/workorders",
+                &json!({"id": id, "intake": intake}),
+            )
+            .await;
+        assert_eq!(
+            r.status(),
+            201,
+            "create {id}: {}",
+            r.text().await.unwrap_or_default()
+        );
+        r.json().await.unwrap()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.kill9();
+        if let Some((base, name)) = self.pg_admin.take() {
+            // Best effort: a fresh runtime, since Drop may run outside one.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
+                rt.block_on(async {
+                    let admin = sqlx::PgPool::connect(&base).await.ok()?;
+                    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&admin)
+                        .await
+                        .ok()
+                })
+            })
+            .join();
+        }
+        if self.owns_dir {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
