@@ -36,6 +36,10 @@ impl Application {
         let secret = crate::auth::jwt_secret(&db, settings.jwt_secret.as_ref()).await?;
         let jwt = JwtKeys::new(&secret).map_err(|e| anyhow::anyhow!("jwt secret: {e}"))?;
         crate::admin::ensure_admin(&db, settings.admin_password.as_ref()).await?;
+        // Build the dummy hash now, so the first login for an unknown user costs no more
+        // than any other.
+        tokio::task::spawn_blocking(|| crate::auth::password::verify_against_dummy("warm-up"))
+            .await?;
 
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
@@ -49,6 +53,7 @@ impl Application {
             instance_id: settings.instance_id.clone(),
             blob_dir: settings.blob_dir.clone(),
             metrics: Arc::new(Metrics::default()),
+            image_permits: Arc::new(tokio::sync::Semaphore::new(2)),
         });
         tracing::info!(addr = %listener.local_addr()?, database = %redact(&settings.database_url), "fieldsync server listening");
         let server = HttpServer::new(move || {
@@ -68,6 +73,7 @@ impl Application {
                 .configure(crate::admin::routes)
                 .configure(crate::workorders::routes)
                 .configure(crate::sync::routes)
+                .configure(crate::blobs::routes)
                 .default_service(web::to(crate::ops::not_found))
         })
         .listen(listener)?

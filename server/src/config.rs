@@ -135,6 +135,11 @@ impl Settings {
         if let Ok(v) = std::env::var("FIELDSYNC_JWT_SECRET") {
             s.jwt_secret = Some(Secret::new(v));
         }
+        if let Ok(v) = std::env::var("FIELDSYNC_ACCESS_TTL_SECS") {
+            s.access_ttl_secs = v.parse().map_err(|_| {
+                anyhow::anyhow!("FIELDSYNC_ACCESS_TTL_SECS must be a number of seconds")
+            })?;
+        }
         if let Ok(v) = std::env::var("FIELDSYNC_ADMIN_PASSWORD") {
             s.admin_password = Some(Secret::new(v));
         }

@@ -7,6 +7,7 @@
 //! | `db` | storage on SQLite or PostgreSQL through sqlx; projections; sync states |
 //! | `auth` | argon2id passwords, JWT access tokens, rotating refresh tokens, the `AuthUser` extractor |
 //! | `sync` | `POST /v1/sync`: the batched sync protocol with per-role scope |
+//! | `blobs` | photo and signature images: validated, stored once, thumbnailed, scoped |
 //! | `workorders` | intake, listing and reading work orders |
 //! | `admin` | users |
 //! | `ops` | health, readiness, metrics |
@@ -14,6 +15,7 @@
 pub mod admin;
 pub mod app;
 pub mod auth;
+pub mod blobs;
 pub mod config;
 pub mod db;
 pub mod error;

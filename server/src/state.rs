@@ -16,4 +16,6 @@ pub struct AppState {
     pub instance_id: String,
     pub blob_dir: PathBuf,
     pub metrics: Arc<Metrics>,
+    /// Bounds concurrent image decodes (CPU and memory heavy).
+    pub image_permits: Arc<tokio::sync::Semaphore>,
 }

@@ -145,3 +145,40 @@ async fn a_password_change_needs_the_current_password_and_ends_other_sessions() 
         );
     }
 }
+
+#[tokio::test]
+async fn an_expired_access_token_says_so_and_the_refresh_token_still_works() {
+    for backend in backends() {
+        let s =
+            TestServer::start_with_env(BIN, &backend, &[("FIELDSYNC_ACCESS_TTL_SECS", "1")]).await;
+        let t: Value = s
+            .login("admin", tests::ADMIN_PASSWORD, Some("pc-1"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let access = t["access_token"].as_str().unwrap();
+        assert_eq!(s.get(access, "/v1/admin/users").await.status(), 200);
+        // A technician offline for days comes back with an expired access token.
+        tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+        let r = s.get(access, "/v1/admin/users").await;
+        assert_eq!(r.status(), 401);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "token_expired");
+        let r = s
+            .http
+            .post(s.url("/v1/auth/refresh"))
+            .json(&json!({"refresh_token": t["refresh_token"]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let fresh: Value = r.json().await.unwrap();
+        assert_eq!(
+            s.get(fresh["access_token"].as_str().unwrap(), "/v1/admin/users")
+                .await
+                .status(),
+            200
+        );
+    }
+}

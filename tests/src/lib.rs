@@ -11,7 +11,7 @@ mod device;
 mod server;
 
 pub use device::Device;
-pub use server::{Backend, TestServer};
+pub use server::{Backend, TestServer, ADMIN_PASSWORD};
 
 /// The backends to run a test against: SQLite always; PostgreSQL when
 /// `FIELDSYNC_TEST_POSTGRES_URL` is set. Without it the PostgreSQL run is reported as skipped,

@@ -33,6 +33,7 @@ pub struct TestServer {
     dir: PathBuf,
     pg_admin: Option<(String, String)>,
     owns_dir: bool,
+    env: Vec<(String, String)>,
     pub http: reqwest::Client,
 }
 
@@ -45,6 +46,11 @@ fn scratch_dir() -> PathBuf {
 impl TestServer {
     /// Starts a server with a fresh database.
     pub async fn start(bin: &str, backend: &Backend) -> TestServer {
+        Self::start_with_env(bin, backend, &[]).await
+    }
+
+    /// Starts a server with extra `FIELDSYNC_*` environment variables.
+    pub async fn start_with_env(bin: &str, backend: &Backend, env: &[(&str, &str)]) -> TestServer {
         let dir = scratch_dir();
         let (database_url, pg_admin) = match backend {
             Backend::Sqlite => (
@@ -78,6 +84,10 @@ impl TestServer {
             dir,
             pg_admin,
             owns_dir: true,
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(60))
                 .build()
@@ -97,6 +107,7 @@ impl TestServer {
             dir: self.dir.clone(),
             pg_admin: None,
             owns_dir: false,
+            env: self.env.clone(),
             http: self.http.clone(),
         };
         s.spawn().await;
@@ -113,6 +124,7 @@ impl TestServer {
             .arg(self.dir.join("blobs"))
             .env("FIELDSYNC_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("RUST_LOG", "warn")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -101,7 +101,15 @@ fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
     let claims = state
         .jwt
         .verify(token.trim(), now_ms() / 1000)
-        .map_err(|e| ApiError::Unauthorized(format!("access token refused: {e}")))?;
+        .map_err(|e| match e {
+            // A distinct code tells a device to refresh rather than to log in again.
+            jwt::JwtError::Expired => ApiError::Status {
+                status: 401,
+                code: "token_expired",
+                message: "the access token has expired; refresh it".into(),
+            },
+            other => ApiError::Unauthorized(format!("access token refused: {other}")),
+        })?;
     let role: Role = claims
         .role
         .parse()
@@ -186,8 +194,14 @@ async fn login(
     // Unknown users still cost one hash check, so timing does not reveal which accounts exist.
     let ok = match &user {
         Some(u) if u.active != 0 => {
-            let phc = u.password_hash.clone();
-            blocking(move || password::verify_password(&password, &phc).unwrap_or(false)).await?
+            let (phc, who) = (u.password_hash.clone(), u.id.clone());
+            blocking(move || {
+                password::verify_password(&password, &phc).unwrap_or_else(|e| {
+                    tracing::error!(user = %who, error = %e, "stored password hash unusable");
+                    false
+                })
+            })
+            .await?
         }
         _ => {
             blocking(move || {
