@@ -1,0 +1,299 @@
+//! One storage test suite, run against SQLite and (when `FIELDSYNC_TEST_POSTGRES_URL` is set)
+//! PostgreSQL: migrations, the document log and its compaction, sync states, users, refresh
+//! families, and concurrent writers of one document.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use automerge::ActorId;
+use server::db::{self, Db};
+use sync_core::workorder::{actor_id_for, Actor, Intake, Role, WorkOrder};
+use tests::Backend;
+
+/// A fresh database on `backend`; the returned guard drops a PostgreSQL database at the end.
+async fn fresh(
+    backend: &Backend,
+) -> (
+    Db,
+    String,
+    Option<(String, String)>,
+    Option<std::path::PathBuf>,
+) {
+    match backend {
+        Backend::Sqlite => {
+            let dir = std::env::temp_dir().join(format!(
+                "fieldsync-storage-{}",
+                uuid::Uuid::new_v4().simple()
+            ));
+            std::fs::create_dir_all(&dir).unwrap();
+            let url = format!("sqlite://{}", dir.join("t.db").display());
+            (Db::connect(&url).await.unwrap(), url, None, Some(dir))
+        }
+        Backend::Postgres(base) => {
+            let name = format!("fieldsync_st_{}", uuid::Uuid::new_v4().simple());
+            let admin = sqlx::PgPool::connect(base).await.unwrap();
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&admin)
+                .await
+                .unwrap();
+            admin.close().await;
+            let i = base.rfind('/').unwrap();
+            let url = format!("{}/{name}", &base[..i]);
+            (
+                Db::connect(&url).await.unwrap(),
+                url,
+                Some((base.clone(), name)),
+                None,
+            )
+        }
+    }
+}
+
+async fn cleanup(db: Db, pg: Option<(String, String)>, dir: Option<std::path::PathBuf>) {
+    db.pool.close().await;
+    if let Some((base, name)) = pg {
+        let admin = sqlx::PgPool::connect(&base).await.unwrap();
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&admin)
+            .await
+            .unwrap();
+    }
+    if let Some(dir) = dir {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+fn office() -> Actor {
+    Actor::new("agent-1", Role::Agent, "server-1")
+}
+
+async fn store_new(db: &Db, id: &str) -> WorkOrder {
+    let wo = WorkOrder::create(id, &office(), Intake::example(), 1).unwrap();
+    let mut tx = db.pool.begin().await.unwrap();
+    db::docs::insert(&mut tx, id, wo.doc(), 1).await.unwrap();
+    db::projection::project(&mut tx, &wo.view().unwrap(), 1, 1)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    wo
+}
+
+/// One writer's transaction: lock, load, add a note line, append, commit.
+async fn add_note(db: &Db, id: &str, actor: &Actor, line: &str) {
+    let mut tx = db.pool.begin().await.unwrap();
+    let loaded = db::docs::lock_and_load(&mut tx, id, &actor_id_for(&actor.device))
+        .await
+        .unwrap()
+        .unwrap();
+    let heads_before = loaded.doc.get_heads();
+    let mut wo = WorkOrder::from_automerge(loaded.doc);
+    let notes = wo.view().unwrap().notes;
+    wo.edit_notes(actor, &format!("{notes} {line}"), 2).unwrap();
+    let by = db::docs::Upload {
+        user: &actor.user,
+        device: &actor.device,
+        at: 2,
+    };
+    db::docs::append(&mut tx, id, wo.doc(), loaded.log_count, &heads_before, &by)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
+async fn read(db: &Db, id: &str) -> WorkOrder {
+    let mut conn = db.pool.acquire().await.unwrap();
+    WorkOrder::from_automerge(db::docs::load(&mut conn, id).await.unwrap().unwrap())
+}
+
+#[tokio::test]
+async fn the_storage_suite_passes_on_every_backend() {
+    for backend in tests::backends() {
+        let (db, url, pg, dir) = fresh(&backend).await;
+        migrations_are_idempotent(&db, &url, &backend).await;
+        the_log_survives_replays_and_compaction(&db).await;
+        concurrent_writers_of_one_document_lose_nothing(&db).await;
+        sync_states_users_and_token_families(&db).await;
+        cleanup(db, pg, dir).await;
+    }
+}
+
+async fn migrations_are_idempotent(db: &Db, url: &str, backend: &Backend) {
+    assert!(db.ping().await, "{}", backend.name());
+    // Connecting again re-runs the migrator: nothing to do, no error.
+    let again = Db::connect(url).await.unwrap();
+    again.pool.close().await;
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+async fn the_log_survives_replays_and_compaction(db: &Db) {
+    let wo = store_new(db, "WO-LOG").await;
+    let actor = Actor::new("disp-1", Role::Dispatcher, "pc-1");
+    for i in 0..(db::docs::COMPACT_AFTER + 5) {
+        add_note(db, "WO-LOG", &actor, &format!("[{i}]")).await;
+    }
+    let stored = read(db, "WO-LOG").await;
+    let notes = stored.view().unwrap().notes;
+    for i in 0..(db::docs::COMPACT_AFTER + 5) {
+        assert!(
+            notes.contains(&format!("[{i}]")),
+            "line {i} lost after compaction"
+        );
+    }
+    let log: i64 = sqlx::query_scalar("SELECT log_count FROM documents WHERE id = 'WO-LOG'")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert!(
+        log < db::docs::COMPACT_AFTER,
+        "the log was compacted (now {log})"
+    );
+
+    // Replaying the same changes adds nothing.
+    let mut tx = db.pool.begin().await.unwrap();
+    let loaded = db::docs::lock_and_load(&mut tx, "WO-LOG", &ActorId::random())
+        .await
+        .unwrap()
+        .unwrap();
+    let by = db::docs::Upload {
+        user: "disp-1",
+        device: "pc-1",
+        at: 3,
+    };
+    let before = loaded.log_count;
+    db::docs::append(
+        &mut tx,
+        "WO-LOG",
+        &loaded.doc,
+        loaded.log_count,
+        &wo.heads(),
+        &by,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let after: i64 = sqlx::query_scalar("SELECT log_count FROM documents WHERE id = 'WO-LOG'")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert!(
+        after == before || after == 0,
+        "replayed changes were not appended twice"
+    );
+    assert_eq!(read(db, "WO-LOG").await.heads(), stored.heads());
+
+    let mut conn = db.pool.acquire().await.unwrap();
+    let heads = db::docs::heads_of(&mut conn, &["WO-LOG".to_owned(), "nope".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(heads.len(), 1);
+    assert_eq!(heads["WO-LOG"], db::docs::heads_text(&stored.heads()));
+}
+
+async fn concurrent_writers_of_one_document_lose_nothing(db: &Db) {
+    store_new(db, "WO-RACE").await;
+    let mut tasks = Vec::new();
+    for w in 0..4 {
+        let db = db.clone();
+        tasks.push(tokio::spawn(async move {
+            let actor = Actor::new("disp-1", Role::Dispatcher, format!("pc-{w}"));
+            for i in 0..10 {
+                add_note(&db, "WO-RACE", &actor, &format!("<{w}.{i}>")).await;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let notes = read(db, "WO-RACE").await.view().unwrap().notes;
+    for w in 0..4 {
+        for i in 0..10 {
+            assert!(
+                notes.contains(&format!("<{w}.{i}>")),
+                "<{w}.{i}> lost: {notes}"
+            );
+        }
+    }
+}
+
+async fn sync_states_users_and_token_families(db: &Db) {
+    let mut conn = db.pool.acquire().await.unwrap();
+    let mut state = automerge::sync::State::new();
+    state.shared_heads = read(db, "WO-LOG").await.heads();
+    db::sync_state::put(&mut conn, "phone-1", "WO-LOG", &state)
+        .await
+        .unwrap();
+    db::sync_state::put(&mut conn, "phone-1", "WO-LOG", &state)
+        .await
+        .unwrap();
+    assert_eq!(
+        db::sync_state::held(&mut conn, "phone-1").await.unwrap(),
+        ["WO-LOG"]
+    );
+    let back = db::sync_state::get(&mut conn, "phone-1", "WO-LOG")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(back.shared_heads, state.shared_heads);
+    db::sync_state::forget(&mut conn, "phone-1", "WO-LOG")
+        .await
+        .unwrap();
+    assert!(db::sync_state::get(&mut conn, "phone-1", "WO-LOG")
+        .await
+        .unwrap()
+        .is_none());
+
+    let user = db::users::UserRow {
+        id: "tech-a".into(),
+        role: "technician".into(),
+        password_hash: "x".into(),
+        regions: "[\"north\"]".into(),
+        skills: "[]".into(),
+        capacity: 3,
+        active: 1,
+        created_at: 1,
+    };
+    assert!(db::users::insert(&mut conn, &user).await.unwrap());
+    assert!(
+        !db::users::insert(&mut conn, &user).await.unwrap(),
+        "ids are unique"
+    );
+    assert_eq!(
+        db::users::get(&mut conn, "tech-a")
+            .await
+            .unwrap()
+            .unwrap()
+            .regions(),
+        ["north"]
+    );
+
+    let fam = db::tokens::FamilyRow {
+        family_id: "f1".into(),
+        user_id: "tech-a".into(),
+        device_id: "phone-1".into(),
+        current_hash: "h1".into(),
+        expires_at: 10,
+        revoked: 0,
+    };
+    db::tokens::create(&mut conn, &fam, 1).await.unwrap();
+    db::tokens::rotate(&mut conn, "f1", "h1", "h2", 20)
+        .await
+        .unwrap();
+    assert!(db::tokens::is_spent(&mut conn, "f1", "h1").await.unwrap());
+    let f = db::tokens::lock(&mut conn, "f1").await.unwrap().unwrap();
+    assert_eq!(
+        (f.current_hash.as_str(), f.expires_at, f.revoked),
+        ("h2", 20, 0)
+    );
+    db::tokens::revoke_user(&mut conn, "tech-a").await.unwrap();
+    assert_eq!(
+        db::tokens::lock(&mut conn, "f1")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked,
+        1
+    );
+}
