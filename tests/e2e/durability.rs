@@ -94,3 +94,50 @@ async fn every_acknowledged_change_survives_a_kill_9() {
         }
     }
 }
+
+/// SIGTERM lets a request that is already being received finish, then the server exits 0.
+#[tokio::test]
+async fn sigterm_finishes_the_request_in_flight_then_exits() {
+    use std::io::{Read, Write};
+    for backend in backends() {
+        let mut s = TestServer::start(BIN, &backend).await;
+        let admin = s.admin_token().await;
+        s.add_user(&admin, "disp-n", "dispatcher", &["north"], &[])
+            .await;
+        let token = s.token("disp-n", "disp-n-password", Some("pc-1")).await;
+        let body = sync_core::protocol::encode_request(&sync_core::protocol::SyncRequest {
+            complete: true,
+            docs: vec![],
+        })
+        .unwrap();
+        let addr = s.base.trim_start_matches("http://").to_owned();
+        let pid = s.pid().unwrap();
+        let response = tokio::task::spawn_blocking(move || {
+            let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+            let head = format!(
+                "POST /v1/sync HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            conn.write_all(head.as_bytes()).unwrap();
+            conn.write_all(&body[..4]).unwrap();
+            conn.flush().unwrap();
+            std::thread::sleep(Duration::from_millis(300));
+            // The request is half received: now ask the server to stop.
+            let status = std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+            assert!(status.unwrap().success());
+            std::thread::sleep(Duration::from_millis(300));
+            conn.write_all(&body[4..]).unwrap();
+            let mut out = Vec::new();
+            conn.read_to_end(&mut out).unwrap();
+            out
+        })
+        .await
+        .unwrap();
+        let text = String::from_utf8_lossy(&response);
+        assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+        let exit = s
+            .wait_exit(Duration::from_secs(40))
+            .expect("the server exits after SIGTERM");
+        assert!(exit.success(), "{exit:?}");
+    }
+}
