@@ -60,6 +60,10 @@ impl Application {
             App::new()
                 .wrap(TracingLogger::default())
                 .wrap(crate::ops::CountRequests)
+                .wrap(
+                    actix_web::middleware::ErrorHandlers::new()
+                        .default_handler_client(crate::error::json_client_errors),
+                )
                 .app_data(state.clone())
                 .app_data(
                     web::JsonConfig::default()

@@ -130,3 +130,45 @@ pub fn query_error_handler(
 ) -> actix_web::Error {
     ApiError::bad("bad_query", err.to_string()).into()
 }
+
+/// Rewrites a client error that actix answered itself in plain text (a body over a route's
+/// payload limit, a wrong method, …) into our JSON shape, so every 4xx has a JSON body.
+pub fn json_client_errors<B>(
+    res: actix_web::dev::ServiceResponse<B>,
+) -> actix_web::Result<actix_web::middleware::ErrorHandlerResponse<B>> {
+    use actix_web::http::header::CONTENT_TYPE;
+    use actix_web::middleware::ErrorHandlerResponse;
+    let is_json = res
+        .response()
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let (code, message) = match status.as_u16() {
+        413 => (
+            "body_too_large",
+            "the request body is larger than this endpoint accepts",
+        ),
+        405 => (
+            "method_not_allowed",
+            "this endpoint does not accept that method",
+        ),
+        404 => ("not_found", "no such endpoint"),
+        415 => (
+            "unsupported_media_type",
+            "wrong Content-Type for this endpoint",
+        ),
+        _ => ("bad_request", "the request could not be read"),
+    };
+    let (req, _) = res.into_parts();
+    let body = HttpResponse::build(status).json(ErrorBody {
+        error: code.to_owned(),
+        message: message.to_owned(),
+    });
+    Ok(ErrorHandlerResponse::Response(
+        actix_web::dev::ServiceResponse::new(req, body).map_into_right_body(),
+    ))
+}

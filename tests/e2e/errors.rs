@@ -142,8 +142,7 @@ async fn random_truncated_and_oversized_sync_bodies_are_refused() {
         )
         .await;
         let big = vec![7u8; 17 * 1024 * 1024];
-        let r = post(big).await.unwrap();
-        assert_eq!(r.status(), 413);
+        assert_json_error(post(big).await.unwrap(), 413, "body_too_large").await;
         // A token without a device may not sync.
         let no_device = s.token("tech-a", "tech-a-password", None).await;
         let r = s
@@ -151,6 +150,99 @@ async fn random_truncated_and_oversized_sync_bodies_are_refused() {
             .post(s.url("/v1/sync"))
             .bearer_auth(&no_device)
             .body(valid)
+            .send()
+            .await
+            .unwrap();
+        assert_json_error(r, 403, "forbidden").await;
+    }
+}
+
+#[tokio::test]
+async fn regions_skills_and_parts_are_managed_by_admins_and_read_by_everyone() {
+    for backend in backends() {
+        let s = TestServer::start(BIN, &backend).await;
+        let admin = s.admin_token().await;
+        let put = |path: String, body: Value| {
+            s.http
+                .put(s.url(&path))
+                .bearer_auth(&admin)
+                .json(&body)
+                .send()
+        };
+        assert_eq!(
+            put("/v1/admin/regions/north".into(), json!({"name": "North"}))
+                .await
+                .unwrap()
+                .status(),
+            201
+        );
+        assert_eq!(
+            put(
+                "/v1/admin/regions/north".into(),
+                json!({"name": "North side"})
+            )
+            .await
+            .unwrap()
+            .status(),
+            200
+        );
+        assert_eq!(
+            put("/v1/admin/skills/ovens".into(), json!({"name": "Ovens"}))
+                .await
+                .unwrap()
+                .status(),
+            201
+        );
+        let r = put(
+            "/v1/admin/parts/PUMP-7".into(),
+            json!({"name": "Drain pump", "price_cents": 4900}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 201);
+        assert_json_error(
+            put(
+                "/v1/admin/parts/PUMP-8".into(),
+                json!({"name": "x", "price_cents": -1}),
+            )
+            .await
+            .unwrap(),
+            400,
+            "bad_price",
+        )
+        .await;
+        assert_json_error(
+            put("/v1/admin/regions/bad%20id".into(), json!({"name": "x"}))
+                .await
+                .unwrap(),
+            400,
+            "bad_id",
+        )
+        .await;
+
+        // Users may only name existing regions and skills.
+        let r = s
+            .post(&admin, "/v1/admin/users", &json!({"id": "t1", "role": "technician", "password": "long-enough-pw", "regions": ["south"]}))
+            .await;
+        assert_json_error(r, 400, "unknown_region").await;
+        let r = s
+            .post(&admin, "/v1/admin/users", &json!({"id": "t1", "role": "technician", "password": "long-enough-pw", "regions": ["north"], "skills": ["fridges"]}))
+            .await;
+        assert_json_error(r, 400, "unknown_skill").await;
+        s.add_user(&admin, "tech-a", "technician", &["north"], &["ovens"])
+            .await;
+
+        let tech = s.token("tech-a", "tech-a-password", Some("phone-a")).await;
+        let regions: Vec<Value> = s.get(&tech, "/v1/regions").await.json().await.unwrap();
+        assert_eq!(regions, vec![json!({"id": "north", "name": "NORTH"})]);
+        let parts: Vec<Value> = s.get(&tech, "/v1/parts").await.json().await.unwrap();
+        assert_eq!(parts[0]["sku"], "PUMP-7");
+        assert_eq!(parts[0]["price_cents"], 4900);
+        let r = s
+            .http
+            .put(s.url("/v1/admin/parts/X-1"))
+            .bearer_auth(&tech)
+            .json(&json!({"name": "x", "price_cents": 1}))
             .send()
             .await
             .unwrap();

@@ -7,6 +7,7 @@ mod auth;
 mod blobs;
 mod durability;
 mod errors;
+mod openapi;
 mod sync;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_field-server");

@@ -239,7 +239,7 @@ impl TestServer {
             .unwrap()
     }
 
-    /// Creates a user through the admin API.
+    /// Creates a user through the admin API, creating its regions and skills first.
     pub async fn add_user(
         &self,
         admin: &str,
@@ -248,6 +248,23 @@ impl TestServer {
         regions: &[&str],
         skills: &[&str],
     ) {
+        for (kind, names) in [("regions", regions), ("skills", skills)] {
+            for name in names {
+                let r = self
+                    .http
+                    .put(self.url(&format!("/v1/admin/{kind}/{name}")))
+                    .bearer_auth(admin)
+                    .json(&json!({"name": name.to_uppercase()}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(
+                    r.status().is_success(),
+                    "create {kind} {name}: {}",
+                    r.status()
+                );
+            }
+        }
         let r = self
             .post(
                 admin,

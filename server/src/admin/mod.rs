@@ -7,11 +7,15 @@ use sync_core::workorder::Role;
 
 use crate::auth::{password, AuthUser};
 use crate::config::Secret;
+use crate::db::users::User;
 use crate::db::{self, now_ms, Db};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 
+pub mod catalog;
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    catalog::routes(cfg);
     cfg.route("/v1/admin/users", web::post().to(create_user))
         .route("/v1/admin/users", web::get().to(list_users));
 }
@@ -77,6 +81,29 @@ pub struct NewUser {
     pub capacity: i64,
 }
 
+/// Creates a user (admins only).
+#[utoipa::path(
+    post,
+    path = "/v1/admin/users",
+    tag = "admin",
+    request_body = NewUser,
+    security(("bearer_jwt" = [])),
+    responses(
+        (status = 201, description = "Created.", body = User),
+        (status = 400, description = "`bad_user_id`, `bad_role` (unknown, or `system`), `bad_capacity` \
+            (outside 0 to 1000), `bad_name` (a region or skill not 1 to 100 characters), `weak_password`, \
+            `unknown_region`, `unknown_skill`, \
+            or `malformed_json` (the body is not a `NewUser`).", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no, a malformed or a refused access token; \
+            `token_expired`: refresh the access token.", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the caller is not an admin.", body = ErrorBody),
+        (status = 409, description = "`conflict`: a user with this id already exists.", body = ErrorBody),
+        (status = 413, description = "`body_too_large`: the JSON body exceeds 1 MiB.", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/json`.",
+            body = ErrorBody),
+        (status = 500, description = "`internal`: the server failed; the cause is logged.", body = ErrorBody),
+    )
+)]
 async fn create_user(
     state: web::Data<AppState>,
     caller: AuthUser,
@@ -112,6 +139,30 @@ async fn create_user(
     }
     password::check_password_policy(&body.password)
         .map_err(|e| ApiError::bad("weak_password", e.to_string()))?;
+    {
+        use crate::db::catalog::{missing, Kind};
+        let mut conn = state.db.pool.acquire().await?;
+        let unknown = missing(&mut conn, Kind::Regions, &body.regions).await?;
+        if !unknown.is_empty() {
+            return Err(ApiError::bad(
+                "unknown_region",
+                format!(
+                    "no such region: {}; create it with PUT /v1/admin/regions/{{id}}",
+                    unknown.join(", ")
+                ),
+            ));
+        }
+        let unknown = missing(&mut conn, Kind::Skills, &body.skills).await?;
+        if !unknown.is_empty() {
+            return Err(ApiError::bad(
+                "unknown_skill",
+                format!(
+                    "no such skill: {}; create it with PUT /v1/admin/skills/{{id}}",
+                    unknown.join(", ")
+                ),
+            ));
+        }
+    }
     let pw = body.password.clone();
     let hash = tokio::task::spawn_blocking(move || password::hash_password(&pw))
         .await
@@ -134,6 +185,21 @@ async fn create_user(
     Ok(HttpResponse::Created().json(row.public()))
 }
 
+/// Lists every user (admins, dispatchers and managers).
+#[utoipa::path(
+    get,
+    path = "/v1/admin/users",
+    tag = "admin",
+    security(("bearer_jwt" = [])),
+    responses(
+        (status = 200, description = "Every user, by id.", body = Vec<User>),
+        (status = 401, description = "`unauthorized`: no, a malformed or a refused access token; \
+            `token_expired`: refresh the access token.", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the caller is not an admin, dispatcher or manager.",
+            body = ErrorBody),
+        (status = 500, description = "`internal`: the server failed; the cause is logged.", body = ErrorBody),
+    )
+)]
 async fn list_users(
     state: web::Data<AppState>,
     caller: AuthUser,

@@ -16,7 +16,7 @@ use sync_core::workorder::Role;
 
 use crate::config::Secret;
 use crate::db::{self, now_ms, Db};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -173,6 +173,25 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking task failed: {e}")))
 }
 
+/// Logs in with a user name and password; answers an access token and a refresh token.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/login",
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in. Bind the session to a device (`device_id`) to sync.",
+            body = TokenResponse),
+        (status = 400, description = "`bad_device_id`: the device id is malformed; \
+            `malformed_json`: the body is not a `LoginRequest`.", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: wrong user name or password, or the account is disabled.",
+            body = ErrorBody),
+        (status = 413, description = "`body_too_large`: the JSON body exceeds 1 MiB.", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/json`.",
+            body = ErrorBody),
+        (status = 500, description = "`internal`: the server failed; the cause is logged.", body = ErrorBody),
+    )
+)]
 async fn login(
     state: web::Data<AppState>,
     body: web::Json<LoginRequest>,
@@ -240,6 +259,25 @@ pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
+/// Trades a refresh token for a new access token and a new refresh token. Each refresh token
+/// works once: reusing a spent one revokes every session of that login.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/refresh",
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A fresh access token and the next refresh token.", body = TokenResponse),
+        (status = 400, description = "`malformed_json`: the body is not a `RefreshRequest`.", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: the refresh token is malformed, unknown, expired, \
+            revoked or already used (which revokes its whole family), or the account is disabled; log in again.",
+            body = ErrorBody),
+        (status = 413, description = "`body_too_large`: the JSON body exceeds 1 MiB.", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/json`.",
+            body = ErrorBody),
+        (status = 500, description = "`internal`: the server failed; the cause is logged.", body = ErrorBody),
+    )
+)]
 async fn refresh_token(
     state: web::Data<AppState>,
     body: web::Json<RefreshRequest>,
@@ -305,6 +343,23 @@ async fn refresh_token(
         .json(issue(&state, &user, &family.device_id, token.expose().to_owned()).await?))
 }
 
+/// Ends a login: revokes the refresh token's family, so no device session of it can refresh.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/logout",
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 204, description = "Logged out."),
+        (status = 400, description = "`malformed_json`: the body is not a `RefreshRequest`.", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: the refresh token is malformed, unknown or not the current one.",
+            body = ErrorBody),
+        (status = 413, description = "`body_too_large`: the JSON body exceeds 1 MiB.", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/json`.",
+            body = ErrorBody),
+        (status = 500, description = "`internal`: the server failed; the cause is logged.", body = ErrorBody),
+    )
+)]
 async fn logout(
     state: web::Data<AppState>,
     body: web::Json<RefreshRequest>,
@@ -336,6 +391,26 @@ pub struct PasswordChange {
     pub new_password: String,
 }
 
+/// Changes the caller's password and revokes all of its refresh tokens (every device logs in again).
+#[utoipa::path(
+    post,
+    path = "/v1/auth/password",
+    tag = "auth",
+    request_body = PasswordChange,
+    security(("bearer_jwt" = [])),
+    responses(
+        (status = 204, description = "Changed; every refresh token of the user is revoked."),
+        (status = 400, description = "`weak_password`: the new password breaks the password policy; \
+            `malformed_json`: the body is not a `PasswordChange`.", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no, a malformed or a refused access token, or an unknown user; \
+            `token_expired`: refresh the access token.", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the current password is wrong.", body = ErrorBody),
+        (status = 413, description = "`body_too_large`: the JSON body exceeds 1 MiB.", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/json`.",
+            body = ErrorBody),
+        (status = 500, description = "`internal`: the server failed; the cause is logged.", body = ErrorBody),
+    )
+)]
 async fn change_password(
     state: web::Data<AppState>,
     user: AuthUser,

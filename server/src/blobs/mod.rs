@@ -14,7 +14,8 @@ use sync_core::workorder::Role;
 
 use crate::auth::AuthUser;
 use crate::db::now_ms;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
+use crate::ops::openapi::ImageBytes;
 use crate::state::AppState;
 use crate::workorders::scope;
 use image_check::{check_image, ImageLimits};
@@ -66,6 +67,39 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
+/// Uploads a photo or signature image under the SHA-256 of its bytes. The image is validated
+/// and thumbnailed before anything is stored; uploading a stored blob again changes nothing.
+#[utoipa::path(
+    put,
+    path = "/v1/blobs/{hash}",
+    tag = "blobs",
+    params(("hash" = String, Path, description = "SHA-256 of the body: 64 lower-case hex digits.")),
+    request_body(description = "The raw image bytes, at most 20 MiB and 40 megapixels. The format is \
+        sniffed from the bytes; `Content-Type` is not consulted.",
+        content(
+            (ImageBytes = "image/jpeg"),
+            (ImageBytes = "image/png"),
+            (ImageBytes = "image/webp"),
+        )),
+    security(("bearer_jwt" = [])),
+    responses(
+        (status = 200, description = "Already stored; the body matched the hash.", body = BlobInfo),
+        (status = 201, description = "Validated and stored.", body = BlobInfo),
+        (status = 400, description = "`bad_hash`: the address is not 64 lower-case hex digits; \
+            `hash_mismatch`: the body does not hash to the address.", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no, a malformed or a refused access token; \
+            `token_expired`: refresh the access token.", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the caller's role may not upload.", body = ErrorBody),
+        (status = 413, description = "`blob_too_large`: the body exceeds 20 MiB (`body_too_large` when it \
+            is more than 1 KiB over, refused before the image is looked at).", body = ErrorBody),
+        (status = 415, description = "`unsupported_format`: not a JPEG, PNG or WebP image, or one using \
+            a feature the server cannot decode.", body = ErrorBody),
+        (status = 422, description = "`too_many_pixels`: over 40 megapixels, a side over 20,000 pixels, or \
+            over the decoder's memory budget; `corrupt_image`: the image cannot be decoded.", body = ErrorBody),
+        (status = 500, description = "`internal`: the server failed (for example storing the blob or \
+            encoding its thumbnail); the cause is logged.", body = ErrorBody),
+    )
+)]
 async fn put_blob(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -202,6 +236,30 @@ async fn serve(path: PathBuf, mime: String) -> Result<HttpResponse, ApiError> {
         .body(bytes))
 }
 
+/// Downloads a blob the caller uploaded, or that a work order the caller can see references.
+#[utoipa::path(
+    get,
+    path = "/v1/blobs/{hash}",
+    tag = "blobs",
+    params(("hash" = String, Path, description = "SHA-256 of the blob: 64 lower-case hex digits.")),
+    security(("bearer_jwt" = [])),
+    responses(
+        (status = 200, description = "The stored bytes, with the media type sniffed at upload; \
+            immutable, so clients may cache them for good.",
+            content(
+                (ImageBytes = "image/jpeg"),
+                (ImageBytes = "image/png"),
+                (ImageBytes = "image/webp"),
+            ),
+            headers(("cache-control" = String, description = "`private, max-age=31536000, immutable`"))),
+        (status = 400, description = "`bad_hash`: the address is not 64 lower-case hex digits.", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no, a malformed or a refused access token; \
+            `token_expired`: refresh the access token.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such blob, or not one the caller can see \
+            (the two are not told apart).", body = ErrorBody),
+        (status = 500, description = "`internal`: the server failed; the cause is logged.", body = ErrorBody),
+    )
+)]
 async fn get_blob(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -212,6 +270,26 @@ async fn get_blob(
     serve(paths(&state.blob_dir, &hash).0, mime).await
 }
 
+/// Downloads the JPEG thumbnail (at most 320 pixels on its longest side) of a blob the caller
+/// may see.
+#[utoipa::path(
+    get,
+    path = "/v1/blobs/{hash}/thumbnail",
+    tag = "blobs",
+    params(("hash" = String, Path, description = "SHA-256 of the blob: 64 lower-case hex digits.")),
+    security(("bearer_jwt" = [])),
+    responses(
+        (status = 200, description = "The thumbnail; immutable, so clients may cache it for good.",
+            body = ImageBytes, content_type = "image/jpeg",
+            headers(("cache-control" = String, description = "`private, max-age=31536000, immutable`"))),
+        (status = 400, description = "`bad_hash`: the address is not 64 lower-case hex digits.", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no, a malformed or a refused access token; \
+            `token_expired`: refresh the access token.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such blob, or not one the caller can see \
+            (the two are not told apart).", body = ErrorBody),
+        (status = 500, description = "`internal`: the server failed; the cause is logged.", body = ErrorBody),
+    )
+)]
 async fn get_thumbnail(
     state: web::Data<AppState>,
     user: AuthUser,

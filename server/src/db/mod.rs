@@ -9,6 +9,7 @@
 //! Changes themselves are append-only rows keyed by change hash (`ON CONFLICT DO NOTHING`),
 //! so a replayed request changes nothing.
 
+pub mod catalog;
 pub mod docs;
 pub mod projection;
 pub mod sync_state;

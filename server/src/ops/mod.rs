@@ -1,4 +1,6 @@
-//! Health, readiness and Prometheus metrics.
+//! Health, readiness, Prometheus metrics and the OpenAPI document.
+
+pub mod openapi;
 
 use std::future::{ready, Ready};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -7,7 +9,7 @@ use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Tr
 use actix_web::{web, HttpResponse};
 use futures_util::future::LocalBoxFuture;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 
 #[derive(Default)]
@@ -22,13 +24,35 @@ pub struct Metrics {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
-        .route("/metrics", web::get().to(metrics));
+        .route("/metrics", web::get().to(metrics))
+        .route("/openapi.json", web::get().to(openapi::openapi_json));
 }
 
+/// Liveness: the process answers HTTP.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "ops",
+    responses(
+        (status = 200, description = "The process is alive.", body = openapi::Status,
+            example = json!({"status": "ok"})),
+    )
+)]
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
 }
 
+/// Readiness: the database answers.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "ops",
+    responses(
+        (status = 200, description = "The server can serve requests.", body = openapi::Status,
+            example = json!({"status": "ready"})),
+        (status = 503, description = "`unavailable`: the database does not answer.", body = ErrorBody),
+    )
+)]
 async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     if state.db.ping().await {
         Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ready"})))
@@ -37,6 +61,18 @@ async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     }
 }
 
+/// Counters in the Prometheus text exposition format.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "ops",
+    responses(
+        (status = 200, description = "`fieldsync_http_requests_total`, `fieldsync_syncs_total`, \
+            `fieldsync_sync_seconds_total`, `fieldsync_changes_merged_total` and \
+            `fieldsync_blobs_stored_total`.",
+            body = String, content_type = "text/plain; version=0.0.4"),
+    )
+)]
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let m = &state.metrics;
     let get = |a: &AtomicU64| a.load(Ordering::Relaxed);

@@ -20,7 +20,8 @@ use sync_core::workorder::{actor_id_for, WorkOrder};
 
 use crate::auth::AuthUser;
 use crate::db::{self, now_ms};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
+use crate::ops::openapi::{SyncRequestBody, SyncResponseBody};
 use crate::state::AppState;
 use crate::workorders::scope;
 
@@ -42,6 +43,30 @@ fn limits() -> Limits {
     }
 }
 
+/// One round of the batched sync protocol for the device the access token is bound to.
+#[utoipa::path(
+    post,
+    path = "/v1/sync",
+    tag = "sync",
+    operation_id = "sync",
+    request_body(content = SyncRequestBody, content_type = "application/octet-stream",
+        description = "An encoded `SyncRequest`: magic `FSYQ`, u16 version, postcard."),
+    security(("bearer_jwt" = [])),
+    responses(
+        (status = 200, description = "An encoded `SyncResponse`: magic `FSYR`, u16 version, postcard. \
+            Everything the request changed is committed before this answer.",
+            body = SyncResponseBody, content_type = "application/octet-stream"),
+        (status = 400, description = "`bad_sync_body`: the body is not a valid encoded `SyncRequest` \
+            (wrong magic or version, truncated, trailing bytes, or over a protocol limit).", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no, a malformed or a refused access token; \
+            `token_expired`: refresh the access token.", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the access token is not bound to a device; \
+            log in with a `device_id`.", body = ErrorBody),
+        (status = 413, description = "`body_too_large`: the body exceeds 16 MiB.", body = ErrorBody),
+        (status = 500, description = "`internal`: the server failed; the cause is logged and nothing \
+            of the request is committed.", body = ErrorBody),
+    )
+)]
 async fn sync_handler(
     state: web::Data<AppState>,
     user: AuthUser,

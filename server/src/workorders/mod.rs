@@ -10,7 +10,8 @@ use sync_core::workorder::{Actor, Intake, Role, WorkOrder};
 
 use crate::auth::AuthUser;
 use crate::db::{self, now_ms};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
+use crate::ops::openapi::WorkOrderView;
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -34,6 +35,29 @@ fn new_number(now: i64) -> String {
     format!("WO-{}-{}", now / 1000, hex::encode(b))
 }
 
+/// Creates a work order from intake; the server is its first Automerge actor.
+#[utoipa::path(
+    post,
+    path = "/v1/workorders",
+    tag = "workorders",
+    operation_id = "create_work_order",
+    request_body = CreateWorkOrder,
+    security(("bearer_jwt" = [])),
+    responses(
+        (status = 201, description = "Created; the work order as derived from its document.", body = WorkOrderView),
+        (status = 400, description = "`bad_id`: the id is malformed; `invalid_work_order`: the intake is invalid; \
+            `malformed_json`: the body is not a `CreateWorkOrder`.", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no, a malformed or a refused access token; \
+            `token_expired`: refresh the access token.", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the caller is not an agent, dispatcher, admin or manager, \
+            or is a dispatcher and the region is not one of theirs.", body = ErrorBody),
+        (status = 409, description = "`conflict`: a work order with this id already exists.", body = ErrorBody),
+        (status = 413, description = "`body_too_large`: the JSON body exceeds 1 MiB.", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/json`.",
+            body = ErrorBody),
+        (status = 500, description = "`internal`: the server failed; the cause is logged.", body = ErrorBody),
+    )
+)]
 async fn create(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -99,13 +123,32 @@ pub struct WorkOrderRow {
     pub updated_at: i64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only work orders in this status, e.g. `pending_dispatch` or `on_site`.
     pub status: Option<String>,
+    /// Only work orders in this region.
     pub region: Option<String>,
 }
 
+/// Lists the work orders the caller can see, oldest first, optionally filtered.
+#[utoipa::path(
+    get,
+    path = "/v1/workorders",
+    tag = "workorders",
+    operation_id = "list_work_orders",
+    params(ListQuery),
+    security(("bearer_jwt" = [])),
+    responses(
+        (status = 200, description = "The visible work orders, by creation time.", body = Vec<WorkOrderRow>),
+        (status = 400, description = "`bad_query`: an unknown or malformed query parameter.", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no, a malformed or a refused access token; \
+            `token_expired`: refresh the access token.", body = ErrorBody),
+        (status = 500, description = "`internal`: the server failed; the cause is logged.", body = ErrorBody),
+    )
+)]
 async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -128,6 +171,23 @@ async fn list(
     Ok(HttpResponse::Ok().json(rows))
 }
 
+/// Reads one work order the caller can see.
+#[utoipa::path(
+    get,
+    path = "/v1/workorders/{id}",
+    tag = "workorders",
+    operation_id = "get_work_order",
+    params(("id" = String, Path, description = "The work order id, e.g. `WO-2026-000123`.")),
+    security(("bearer_jwt" = [])),
+    responses(
+        (status = 200, description = "The work order as derived from its document.", body = WorkOrderView),
+        (status = 401, description = "`unauthorized`: no, a malformed or a refused access token; \
+            `token_expired`: refresh the access token.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such work order, or not one the caller can see \
+            (the two are not told apart).", body = ErrorBody),
+        (status = 500, description = "`internal`: the server failed; the cause is logged.", body = ErrorBody),
+    )
+)]
 async fn get(
     state: web::Data<AppState>,
     user: AuthUser,

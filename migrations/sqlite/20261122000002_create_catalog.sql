@@ -1,0 +1,16 @@
+-- Regions, skills and the parts catalogue (admin). Users' regions and skills must name these.
+CREATE TABLE regions (
+    id   TEXT PRIMARY KEY,
+    name TEXT NOT NULL
+);
+CREATE TABLE skills (
+    id   TEXT PRIMARY KEY,
+    name TEXT NOT NULL
+);
+CREATE TABLE parts (
+    sku         TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    price_cents INTEGER NOT NULL,
+    active      INTEGER NOT NULL DEFAULT 1,
+    updated_at  INTEGER NOT NULL
+);

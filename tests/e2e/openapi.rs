@@ -1,0 +1,150 @@
+//! `GET /openapi.json` describes every endpoint the server routes, and what it says about
+//! tokens is what the server does.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+use tests::{backends, TestServer};
+
+use crate::BIN;
+
+/// Whether an endpoint needs `Authorization: Bearer <access token>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Public,
+    Bearer,
+}
+
+/// Every route of the server, as OpenAPI spells it: lower-case method, templated path.
+const ENDPOINTS: &[(&str, &str, Access)] = &[
+    ("get", "/healthz", Access::Public),
+    ("get", "/readyz", Access::Public),
+    ("get", "/metrics", Access::Public),
+    ("get", "/openapi.json", Access::Public),
+    ("post", "/v1/auth/login", Access::Public),
+    ("post", "/v1/auth/refresh", Access::Public),
+    ("post", "/v1/auth/logout", Access::Public),
+    ("post", "/v1/auth/password", Access::Bearer),
+    ("post", "/v1/admin/users", Access::Bearer),
+    ("get", "/v1/admin/users", Access::Bearer),
+    ("put", "/v1/admin/regions/{id}", Access::Bearer),
+    ("put", "/v1/admin/skills/{id}", Access::Bearer),
+    ("put", "/v1/admin/parts/{sku}", Access::Bearer),
+    ("get", "/v1/regions", Access::Bearer),
+    ("get", "/v1/skills", Access::Bearer),
+    ("get", "/v1/parts", Access::Bearer),
+    ("post", "/v1/workorders", Access::Bearer),
+    ("get", "/v1/workorders", Access::Bearer),
+    ("get", "/v1/workorders/{id}", Access::Bearer),
+    ("post", "/v1/sync", Access::Bearer),
+    ("put", "/v1/blobs/{hash}", Access::Bearer),
+    ("get", "/v1/blobs/{hash}", Access::Bearer),
+    ("get", "/v1/blobs/{hash}/thumbnail", Access::Bearer),
+];
+
+/// The name the document gives the bearer JWT security scheme.
+const BEARER_SCHEME: &str = "bearer_jwt";
+
+const HTTP_METHODS: &[&str] = &[
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+async fn fetch_document(s: &TestServer) -> Value {
+    let r = s.http.get(s.url("/openapi.json")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let content_type = r.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
+    let text = r.text().await.unwrap();
+    serde_json::from_str(&text).expect("/openapi.json parses as JSON")
+}
+
+/// The (method, path) pairs the document lists.
+fn documented(doc: &Value) -> BTreeSet<(String, String)> {
+    doc["paths"]
+        .as_object()
+        .expect("a `paths` object")
+        .iter()
+        .flat_map(|(path, item)| {
+            HTTP_METHODS
+                .iter()
+                .filter(|m| item.get(**m).is_some())
+                .map(move |m| ((*m).to_owned(), path.clone()))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_endpoint_and_the_bearer_scheme() {
+    for backend in backends() {
+        let s = TestServer::start(BIN, &backend).await;
+        let doc = fetch_document(&s).await;
+        let version = doc["openapi"].as_str().unwrap_or_default();
+        assert!(version.starts_with("3."), "openapi version {version:?}");
+
+        let expected: BTreeSet<(String, String)> = ENDPOINTS
+            .iter()
+            .map(|(m, p, _)| ((*m).to_owned(), (*p).to_owned()))
+            .collect();
+        let listed = documented(&doc);
+        let missing: Vec<_> = expected.difference(&listed).collect();
+        assert!(missing.is_empty(), "not in /openapi.json: {missing:?}");
+        // A documented operation the table lacks is either a new route (add it above) or a
+        // stale document.
+        let unknown: Vec<_> = listed.difference(&expected).collect();
+        assert!(unknown.is_empty(), "documented but not routed: {unknown:?}");
+
+        let scheme = &doc["components"]["securitySchemes"][BEARER_SCHEME];
+        assert_eq!(scheme["type"], "http", "{scheme}");
+        assert!(
+            scheme["scheme"]
+                .as_str()
+                .is_some_and(|v| v.eq_ignore_ascii_case("bearer")),
+            "{scheme}"
+        );
+        assert_eq!(scheme["bearerFormat"], "JWT", "{scheme}");
+
+        for (method, path, access) in ENDPOINTS {
+            let op = &doc["paths"][path][method];
+            let requires_bearer = op["security"]
+                .as_array()
+                .is_some_and(|reqs| reqs.iter().any(|r| r.get(BEARER_SCHEME).is_some()));
+            assert_eq!(
+                requires_bearer,
+                *access == Access::Bearer,
+                "security of {method} {path}: {}",
+                op["security"]
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_endpoint_documented_as_protected_refuses_a_request_without_a_token() {
+    for backend in backends() {
+        let s = TestServer::start(BIN, &backend).await;
+        let doc = fetch_document(&s).await;
+        for (method, path, _) in ENDPOINTS {
+            let op = &doc["paths"][path][method];
+            if op["security"].is_null() {
+                continue;
+            }
+            let url = s.url(
+                &path
+                    .replace("{id}", "WO-1")
+                    .replace("{hash}", &"0".repeat(64)),
+            );
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let r = s.http.request(method.clone(), url).send().await.unwrap();
+            assert_eq!(r.status(), 401, "{method} {path} without a token");
+            assert!(
+                op["responses"]["401"].is_object(),
+                "{method} {path} does not document its 401"
+            );
+            let body: Value = r.json().await.expect("a JSON error body");
+            assert_eq!(body["error"], "unauthorized", "{method} {path}: {body}");
+        }
+    }
+}
