@@ -126,7 +126,6 @@ async fn sync_handler(
             continue;
         };
         let mut doc = loaded.doc;
-        let before = WorkOrder::from_automerge(doc.clone());
         let mut sync_state = db::sync_state::get(&mut tx, &device, id)
             .await?
             .unwrap_or_default();
@@ -140,6 +139,11 @@ async fn sync_handler(
             }
             Ok(r) => {
                 if r.doc_changed() {
+                    // The stored document as it was: only rebuilt when something arrived.
+                    let before = WorkOrder::from_automerge(
+                        doc.fork_at(&r.heads_before)
+                            .map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?,
+                    );
                     let after = WorkOrder::from_automerge(doc);
                     if let Err(why) = validate::upload(&before, &after, &user, &device) {
                         tracing::warn!(doc = id, device = %device, user = %user.id, %why, "upload refused");
