@@ -112,6 +112,7 @@ async fn the_storage_suite_passes_on_every_backend() {
         the_log_survives_replays_and_compaction(&db).await;
         concurrent_writers_of_one_document_lose_nothing(&db).await;
         sync_states_users_and_token_families(&db).await;
+        projections_follow_the_document(&db).await;
         cleanup(db, pg, dir).await;
     }
 }
@@ -125,7 +126,14 @@ async fn migrations_are_idempotent(db: &Db, url: &str, backend: &Backend) {
         .fetch_one(&db.pool)
         .await
         .unwrap();
-    assert_eq!(n, 1);
+    // Both databases have the same migration history, each applied once.
+    let dir = |d: &str| {
+        std::fs::read_dir(format!("{}/../migrations/{d}", env!("CARGO_MANIFEST_DIR")))
+            .unwrap()
+            .count() as i64
+    };
+    assert_eq!(dir("sqlite"), dir("postgres"));
+    assert_eq!(n, dir("sqlite"));
 }
 
 async fn the_log_survives_replays_and_compaction(db: &Db) {
@@ -296,4 +304,75 @@ async fn sync_states_users_and_token_families(db: &Db) {
             .revoked,
         1
     );
+}
+
+async fn projections_follow_the_document(db: &Db) {
+    use sync_core::workorder::{PartInput, PhotoKind};
+    let mut wo = store_new(db, "WO-PROJ").await;
+    let disp = Actor::new("disp-1", Role::Dispatcher, "pc-1");
+    let tech = Actor::new("tech-a", Role::Technician, "phone-a");
+    let blob = sync_core::ids::BlobHash::of(b"photo").to_string();
+    wo.assign(&disp, "tech-a", None, 2).unwrap();
+    wo.accept(&tech, 3).unwrap();
+    wo.diagnose(&tech, "belt", &["replace"], 4).unwrap();
+    wo.start_work(&tech, 5).unwrap();
+    let line = wo
+        .add_part(&tech, PartInput::new("BELT-1", 2, 700), 6)
+        .unwrap();
+    wo.add_photo(&tech, &blob, PhotoKind::After, "new belt", 7, 7)
+        .unwrap();
+    wo.sign(&tech, "Ada", &blob, 8).unwrap();
+    wo.complete(&tech, true, 9).unwrap();
+    wo.follow_up(
+        &Actor::new("agent-1", Role::Agent, "pc-2"),
+        2,
+        "noisy",
+        "",
+        10,
+    )
+    .unwrap();
+    let mut tx = db.pool.begin().await.unwrap();
+    db::projection::project(&mut tx, &wo.view().unwrap(), 1, 11)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let (status, assignee): (String, Option<String>) =
+        sqlx::query_as("SELECT status, assignee FROM work_orders WHERE id = 'WO-PROJ'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        (status.as_str(), assignee.as_deref()),
+        ("escalated", Some("tech-a"))
+    );
+    let (sku, qty, technician): (String, i64, String) = sqlx::query_as(
+        "SELECT sku, qty, technician FROM part_lines WHERE wo_id = 'WO-PROJ' AND line = $1",
+    )
+    .bind(&line)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (sku.as_str(), qty, technician.as_str()),
+        ("BELT-1", 2, "tech-a")
+    );
+    let photos: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM photos WHERE wo_id = 'WO-PROJ' AND blob = $1")
+            .bind(&blob)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(photos, 1);
+    let signed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM doc_blobs WHERE wo_id = 'WO-PROJ'")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(signed, 1, "the signature image is referenced");
+    let (score, called_by): (i64, String) =
+        sqlx::query_as("SELECT score, called_by FROM scores WHERE wo_id = 'WO-PROJ'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!((score, called_by.as_str()), (2, "agent-1"));
 }

@@ -98,6 +98,24 @@ async fn a_device_can_neither_read_nor_write_outside_its_scope() {
         let view = server_view(&s, "WO-N2").await;
         assert_eq!(view["notes"], "", "nothing was written");
         assert_eq!(view["event_count"], 1);
+
+        // The dispatcher of another region tries the same.
+        let mut south = device(&s, "disp-s", Role::Dispatcher, "pc-s").await;
+        south.sync(&s).await.unwrap();
+        south
+            .docs
+            .insert("WO-N2".into(), north.docs["WO-N2"].clone());
+        south.act("WO-N2", |wo, me| {
+            wo.cancel(me, "not my region", 6_000).unwrap();
+        });
+        let synced = south.sync(&s).await.unwrap();
+        assert_eq!(synced.removed, ["WO-N2"]);
+        assert_eq!(south.docs.keys().collect::<Vec<_>>(), ["WO-S1"]);
+        assert_eq!(server_view(&s, "WO-N2").await["status"], "pending_dispatch");
+        assert_eq!(
+            s.get(&south.token, "/v1/workorders/WO-N2").await.status(),
+            404
+        );
     }
 }
 

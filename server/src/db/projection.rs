@@ -31,7 +31,7 @@ pub async fn project(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    for table in ["part_lines", "photos", "doc_blobs"] {
+    for table in ["part_lines", "photos", "doc_blobs", "scores"] {
         sqlx::query(&format!("DELETE FROM {table} WHERE wo_id = $1"))
             .bind(&v.id)
             .execute(&mut *conn)
@@ -62,6 +62,16 @@ pub async fn project(
         .bind(i64::from(p.removed.is_some()))
         .execute(&mut *conn)
         .await?;
+    }
+    if let Some(f) = &v.follow_up {
+        sqlx::query("INSERT INTO scores (wo_id, score, comment, called_by, called_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&v.id)
+            .bind(i64::from(f.score))
+            .bind(&f.comment)
+            .bind(&f.by.user)
+            .bind(f.by.at)
+            .execute(&mut *conn)
+            .await?;
     }
     let mut blobs: Vec<&str> = v.intake.attachments.iter().map(String::as_str).collect();
     blobs.extend(v.signature.as_ref().map(|s| s.blob.as_str()));
