@@ -182,3 +182,72 @@ async fn an_expired_access_token_says_so_and_the_refresh_token_still_works() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_deactivated_user_can_no_longer_log_in_or_refresh() {
+    for backend in backends() {
+        let s = TestServer::start(BIN, &backend).await;
+        let admin = s.admin_token().await;
+        s.add_user(&admin, "tech-a", "technician", &["north"], &[])
+            .await;
+        let t: Value = s
+            .login("tech-a", "tech-a-password", Some("phone-a"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let patch = |body: Value| {
+            s.http
+                .patch(s.url("/v1/admin/users/tech-a"))
+                .bearer_auth(&admin)
+                .json(&body)
+                .send()
+        };
+        let r = patch(json!({"capacity": 8, "regions": ["north"]}))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let u: Value = r.json().await.unwrap();
+        assert_eq!(u["capacity"], 8);
+        let r = patch(json!({"regions": ["atlantis"]})).await.unwrap();
+        assert_eq!(r.status(), 400);
+        assert_eq!(r.json::<Value>().await.unwrap()["error"], "unknown_region");
+        let r = patch(json!({"active": false})).await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(
+            s.login("tech-a", "tech-a-password", Some("phone-a"))
+                .await
+                .status(),
+            401
+        );
+        let r = s
+            .http
+            .post(s.url("/v1/auth/refresh"))
+            .json(&json!({"refresh_token": t["refresh_token"]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "its refresh tokens were revoked");
+        let r = s
+            .http
+            .patch(s.url("/v1/admin/users/nobody"))
+            .bearer_auth(&admin)
+            .json(&json!({"active": false}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+        let r = s
+            .http
+            .patch(s.url("/v1/admin/users/admin"))
+            .bearer_auth(&admin)
+            .json(&json!({"active": false}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.json::<Value>().await.unwrap()["error"],
+            "self_deactivation"
+        );
+    }
+}

@@ -27,6 +27,7 @@ const ENDPOINTS: &[(&str, &str, Access)] = &[
     ("post", "/v1/auth/password", Access::Bearer),
     ("post", "/v1/admin/users", Access::Bearer),
     ("get", "/v1/admin/users", Access::Bearer),
+    ("patch", "/v1/admin/users/{id}", Access::Bearer),
     ("put", "/v1/admin/regions/{id}", Access::Bearer),
     ("put", "/v1/admin/skills/{id}", Access::Bearer),
     ("put", "/v1/admin/parts/{sku}", Access::Bearer),

@@ -17,7 +17,8 @@ pub mod catalog;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     catalog::routes(cfg);
     cfg.route("/v1/admin/users", web::post().to(create_user))
-        .route("/v1/admin/users", web::get().to(list_users));
+        .route("/v1/admin/users", web::get().to(list_users))
+        .route("/v1/admin/users/{id}", web::patch().to(update_user));
 }
 
 /// Creates `admin` on first start, with `FIELDSYNC_ADMIN_PASSWORD` or a generated password
@@ -215,4 +216,118 @@ async fn list_users(
         .map(|u| u.public())
         .collect();
     Ok(HttpResponse::Ok().json(users))
+}
+
+/// Changes to a user; absent fields stay as they are.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    pub role: Option<String>,
+    pub regions: Option<Vec<String>>,
+    pub skills: Option<Vec<String>>,
+    pub capacity: Option<i64>,
+    /// `false` deactivates: no more logins, and every refresh token of the user is revoked.
+    pub active: Option<bool>,
+    /// A new password set by the admin; the user's sessions end.
+    pub password: Option<String>,
+}
+
+/// Changes a user's role, regions, skills, capacity, active flag or password.
+#[utoipa::path(
+    patch,
+    path = "/v1/admin/users/{id}",
+    tag = "admin",
+    params(("id" = String, Path, description = "User id.")),
+    request_body = UserPatch,
+    security(("bearer_jwt" = [])),
+    responses(
+        (status = 200, description = "The user as it is now.", body = User),
+        (status = 400, description = "`bad_role`, `bad_capacity`, `unknown_region`, `unknown_skill`, \
+            `weak_password`, `self_deactivation` or `malformed_json`.", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no, a malformed or a refused access token; \
+            `token_expired`: refresh the access token.", body = ErrorBody),
+        (status = 403, description = "`forbidden`: admins only.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such user.", body = ErrorBody),
+        (status = 500, description = "`internal`: the server failed; the cause is logged.", body = ErrorBody),
+    )
+)]
+pub(crate) async fn update_user(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<String>,
+    body: web::Json<UserPatch>,
+) -> Result<HttpResponse, ApiError> {
+    use crate::db::catalog::{missing, Kind};
+    caller.require(&[Role::Admin], "change users")?;
+    let (id, patch) = (id.into_inner(), body.into_inner());
+    let mut conn = state.db.pool.acquire().await?;
+    let mut row = db::users::get(&mut conn, &id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no user {id}")))?;
+    if let Some(role) = &patch.role {
+        let role: Role = role
+            .parse()
+            .map_err(|e: String| ApiError::bad("bad_role", e))?;
+        if role == Role::System {
+            return Err(ApiError::bad(
+                "bad_role",
+                "system is reserved for the server itself",
+            ));
+        }
+        row.role = role.as_str().into();
+    }
+    if let Some(regions) = &patch.regions {
+        let unknown = missing(&mut conn, Kind::Regions, regions).await?;
+        if !unknown.is_empty() {
+            return Err(ApiError::bad(
+                "unknown_region",
+                format!("no such region: {}", unknown.join(", ")),
+            ));
+        }
+        row.regions = serde_json::to_string(regions).unwrap_or_else(|_| "[]".into());
+    }
+    if let Some(skills) = &patch.skills {
+        let unknown = missing(&mut conn, Kind::Skills, skills).await?;
+        if !unknown.is_empty() {
+            return Err(ApiError::bad(
+                "unknown_skill",
+                format!("no such skill: {}", unknown.join(", ")),
+            ));
+        }
+        row.skills = serde_json::to_string(skills).unwrap_or_else(|_| "[]".into());
+    }
+    if let Some(capacity) = patch.capacity {
+        if !(0..=1000).contains(&capacity) {
+            return Err(ApiError::bad(
+                "bad_capacity",
+                "capacity must be between 0 and 1000",
+            ));
+        }
+        row.capacity = capacity;
+    }
+    if let Some(active) = patch.active {
+        if !active && id == caller.id {
+            return Err(ApiError::bad(
+                "self_deactivation",
+                "you cannot deactivate yourself",
+            ));
+        }
+        row.active = i64::from(active);
+    }
+    if let Some(pw) = patch.password.clone() {
+        password::check_password_policy(&pw)
+            .map_err(|e| ApiError::bad("weak_password", e.to_string()))?;
+        row.password_hash = tokio::task::spawn_blocking(move || password::hash_password(&pw))
+            .await
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("hashing: {e}")))?;
+    }
+    drop(conn);
+    let mut tx = state.db.pool.begin().await?;
+    db::users::update(&mut tx, &row).await?;
+    if patch.active == Some(false) || patch.password.is_some() {
+        db::tokens::revoke_user(&mut tx, &id).await?;
+    }
+    tx.commit().await?;
+    Ok(HttpResponse::Ok().json(row.public()))
 }

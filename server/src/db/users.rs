@@ -95,3 +95,21 @@ pub async fn set_password(conn: &mut AnyConnection, id: &str, hash: &str) -> sql
         .await?;
     Ok(())
 }
+
+/// Writes role, regions, skills, capacity, active flag and password hash of an existing user.
+pub async fn update(conn: &mut AnyConnection, u: &UserRow) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE users SET role = $1, password_hash = $2, regions = $3, skills = $4, capacity = $5, active = $6
+         WHERE id = $7",
+    )
+    .bind(&u.role)
+    .bind(&u.password_hash)
+    .bind(&u.regions)
+    .bind(&u.skills)
+    .bind(u.capacity)
+    .bind(u.active)
+    .bind(&u.id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -35,6 +35,7 @@ pub const BEARER_JWT: &str = "bearer_jwt";
         crate::auth::change_password,
         crate::admin::create_user,
         crate::admin::list_users,
+        crate::admin::update_user,
         crate::admin::catalog::put_region,
         crate::admin::catalog::put_skill,
         crate::admin::catalog::put_part,
