@@ -336,7 +336,7 @@ impl<'a> Fold<'a> {
                 // Two signatures are two records of the customer's consent; keep the later one.
                 self.set(&mut reg, value, pos, 0, |_, _| true);
                 self.signature = reg;
-                self.cancel_vs_work(pos);
+                self.cancel_vs_work();
             }
             EventKind::Completed { fixed } => {
                 let value = Completion {
@@ -356,7 +356,7 @@ impl<'a> Fold<'a> {
                             .into(),
                     );
                 }
-                self.cancel_vs_work(pos);
+                self.cancel_vs_work();
             }
             EventKind::FollowedUp {
                 score,
@@ -386,7 +386,7 @@ impl<'a> Fold<'a> {
                         pos,
                     ));
                 }
-                self.cancel_vs_work(pos);
+                self.cancel_vs_work();
             }
             EventKind::Reopened { .. } => {
                 self.accepted = None;
@@ -483,8 +483,9 @@ impl<'a> Fold<'a> {
         self.hand_over(None, pos);
     }
 
-    fn cancel_vs_work(&mut self, _pos: usize) {
-        let Some((_, cancel)) = self.cancelled.as_ref().map(|(c, p)| (c.clone(), *p)) else {
+    /// A cancellation concurrent with a signature or completion: the work stands.
+    fn cancel_vs_work(&mut self) {
+        let Some(cancel) = self.cancelled.as_ref().map(|(_, p)| *p) else {
             return;
         };
         let work: Vec<usize> = [
