@@ -7,6 +7,7 @@ use sync_core::workorder::Role;
 
 use crate::auth::{password, AuthUser};
 use crate::config::Secret;
+use crate::db::catalog::{missing, Kind};
 use crate::db::users::User;
 use crate::db::{self, now_ms, Db};
 use crate::error::{ApiError, ErrorBody};
@@ -141,28 +142,9 @@ async fn create_user(
     password::check_password_policy(&body.password)
         .map_err(|e| ApiError::bad("weak_password", e.to_string()))?;
     {
-        use crate::db::catalog::{missing, Kind};
         let mut conn = state.db.pool.acquire().await?;
-        let unknown = missing(&mut conn, Kind::Regions, &body.regions).await?;
-        if !unknown.is_empty() {
-            return Err(ApiError::bad(
-                "unknown_region",
-                format!(
-                    "no such region: {}; create it with PUT /v1/admin/regions/{{id}}",
-                    unknown.join(", ")
-                ),
-            ));
-        }
-        let unknown = missing(&mut conn, Kind::Skills, &body.skills).await?;
-        if !unknown.is_empty() {
-            return Err(ApiError::bad(
-                "unknown_skill",
-                format!(
-                    "no such skill: {}; create it with PUT /v1/admin/skills/{{id}}",
-                    unknown.join(", ")
-                ),
-            ));
-        }
+        require_known(&mut conn, Kind::Regions, &body.regions).await?;
+        require_known(&mut conn, Kind::Skills, &body.skills).await?;
     }
     let pw = body.password.clone();
     let hash = tokio::task::spawn_blocking(move || password::hash_password(&pw))
@@ -257,7 +239,6 @@ pub(crate) async fn update_user(
     id: web::Path<String>,
     body: web::Json<UserPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    use crate::db::catalog::{missing, Kind};
     caller.require(&[Role::Admin], "change users")?;
     let (id, patch) = (id.into_inner(), body.into_inner());
     let mut conn = state.db.pool.acquire().await?;
@@ -277,23 +258,11 @@ pub(crate) async fn update_user(
         row.role = role.as_str().into();
     }
     if let Some(regions) = &patch.regions {
-        let unknown = missing(&mut conn, Kind::Regions, regions).await?;
-        if !unknown.is_empty() {
-            return Err(ApiError::bad(
-                "unknown_region",
-                format!("no such region: {}", unknown.join(", ")),
-            ));
-        }
+        require_known(&mut conn, Kind::Regions, regions).await?;
         row.regions = serde_json::to_string(regions).unwrap_or_else(|_| "[]".into());
     }
     if let Some(skills) = &patch.skills {
-        let unknown = missing(&mut conn, Kind::Skills, skills).await?;
-        if !unknown.is_empty() {
-            return Err(ApiError::bad(
-                "unknown_skill",
-                format!("no such skill: {}", unknown.join(", ")),
-            ));
-        }
+        require_known(&mut conn, Kind::Skills, skills).await?;
         row.skills = serde_json::to_string(skills).unwrap_or_else(|_| "[]".into());
     }
     if let Some(capacity) = patch.capacity {
@@ -330,4 +299,27 @@ pub(crate) async fn update_user(
     }
     tx.commit().await?;
     Ok(HttpResponse::Ok().json(row.public()))
+}
+
+/// Users may only name regions and skills that exist.
+async fn require_known(
+    conn: &mut sqlx::AnyConnection,
+    kind: Kind,
+    ids: &[String],
+) -> Result<(), ApiError> {
+    let unknown = missing(conn, kind, ids).await?;
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let (code, what, path) = match kind {
+        Kind::Regions => ("unknown_region", "region", "regions"),
+        Kind::Skills => ("unknown_skill", "skill", "skills"),
+    };
+    Err(ApiError::bad(
+        code,
+        format!(
+            "no such {what}: {}; create it with PUT /v1/admin/{path}/{{id}}",
+            unknown.join(", ")
+        ),
+    ))
 }
