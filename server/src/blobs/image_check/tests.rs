@@ -2,7 +2,6 @@
 //! it cannot write (GIF, BMP, PNG bombs, EXIF blocks) byte by byte.
 
 use std::io::Cursor;
-use std::time::{Duration, Instant};
 
 use image::{DynamicImage, GenericImageView, Rgb, RgbImage, Rgba, RgbaImage};
 use proptest::prelude::*;
@@ -420,7 +419,6 @@ fn text_random_bytes_and_an_empty_body_are_unsupported_formats() {
 
 #[test]
 fn a_png_header_claiming_ten_gigapixels_is_refused_without_decoding() {
-    let started = Instant::now();
     for bytes in [
         png_header_only(100_000, 100_000),
         png_bomb(100_000, 100_000),
@@ -437,8 +435,8 @@ fn a_png_header_claiming_ten_gigapixels_is_refused_without_decoding() {
             }
         );
     }
-    // 40 GB of pixels were never allocated, let alone filled.
-    assert!(started.elapsed() < Duration::from_secs(1));
+    // The refusal names the header's dimensions: it came from the header check, before any
+    // decoder could allocate the 40 GB of pixels.
 }
 
 #[test]
