@@ -18,6 +18,7 @@ pub mod auth;
 pub mod blobs;
 pub mod config;
 pub mod db;
+pub mod dispatch;
 pub mod error;
 pub mod ops;
 pub mod state;
