@@ -70,7 +70,10 @@ fn bench(c: &mut Criterion) {
         let out = assign_batch(&jobs, &mut t);
         let assigned = out.iter().filter(|a| a.technician.is_some()).count();
         let escalated = out.iter().filter(|a| a.escalate).count();
-        assert!(t.iter().all(|x| x.open <= x.capacity), "nobody is overloaded");
+        assert!(
+            t.iter().all(|x| x.open <= x.capacity),
+            "nobody is overloaded"
+        );
         eprintln!(
             "batch: {assigned} of {JOBS} assigned, {escalated} urgent escalated, {} left waiting",
             JOBS - assigned
