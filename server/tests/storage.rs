@@ -332,7 +332,8 @@ async fn projections_follow_the_document(db: &Db) {
     )
     .unwrap();
     let mut tx = db.pool.begin().await.unwrap();
-    db::projection::project(&mut tx, &wo.view().unwrap(), 1, 11)
+    // A later projection passes its own time as created_at; the intake's stays.
+    db::projection::project(&mut tx, &wo.view().unwrap(), 999, 11)
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -346,6 +347,12 @@ async fn projections_follow_the_document(db: &Db) {
         (status.as_str(), assignee.as_deref()),
         ("escalated", Some("tech-a"))
     );
+    let created: i64 =
+        sqlx::query_scalar("SELECT created_at FROM work_orders WHERE id = 'WO-PROJ'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(created, 1, "re-projecting keeps the intake time");
     let (sku, qty, technician): (String, i64, String) = sqlx::query_as(
         "SELECT sku, qty, technician FROM part_lines WHERE wo_id = 'WO-PROJ' AND line = $1",
     )

@@ -147,9 +147,8 @@ async fn create_user(
         require_known(&mut conn, Kind::Skills, &body.skills).await?;
     }
     let pw = body.password.clone();
-    let hash = tokio::task::spawn_blocking(move || password::hash_password(&pw))
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?
+    let hash = crate::auth::blocking(move || password::hash_password(&pw))
+        .await?
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("hashing: {e}")))?;
     let row = db::users::UserRow {
         id: id.to_string(),
@@ -286,9 +285,8 @@ pub(crate) async fn update_user(
     if let Some(pw) = patch.password.clone() {
         password::check_password_policy(&pw)
             .map_err(|e| ApiError::bad("weak_password", e.to_string()))?;
-        row.password_hash = tokio::task::spawn_blocking(move || password::hash_password(&pw))
-            .await
-            .map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?
+        row.password_hash = crate::auth::blocking(move || password::hash_password(&pw))
+            .await?
             .map_err(|e| ApiError::Internal(anyhow::anyhow!("hashing: {e}")))?;
     }
     drop(conn);

@@ -165,7 +165,8 @@ async fn issue(
     })
 }
 
-async fn blocking<T: Send + 'static>(
+/// Runs CPU-heavy work (argon2) off the async executor.
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)

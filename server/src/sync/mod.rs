@@ -176,13 +176,8 @@ async fn sync_handler(
                     )
                     .await
                     .map_err(ApiError::Internal)?;
-                    let created: i64 =
-                        sqlx::query_scalar("SELECT created_at FROM work_orders WHERE id = $1")
-                            .bind(id)
-                            .fetch_optional(&mut *tx)
-                            .await?
-                            .unwrap_or(now);
-                    db::projection::project(&mut tx, &view, created, now).await?;
+                    // The row exists since intake; the upsert keeps its created_at.
+                    db::projection::project(&mut tx, &view, now, now).await?;
                 }
                 if !still_visible && r.missing_deps.is_empty() {
                     db::sync_state::forget(&mut tx, &device, id).await?;
@@ -200,7 +195,7 @@ async fn sync_handler(
     }
     for id in &triage.remove {
         db::sync_state::forget(&mut tx, &device, id).await?;
-        replies.push(proto::removed(id, proto_not_visible()));
+        replies.push(proto::removed(id, "not visible to this user"));
     }
     if request.complete {
         let offered: BTreeSet<&str> = request.docs.iter().map(|o| o.doc_id.as_str()).collect();
@@ -233,8 +228,4 @@ async fn sync_handler(
     Ok(HttpResponse::Ok()
         .content_type("application/octet-stream")
         .body(body))
-}
-
-fn proto_not_visible() -> &'static str {
-    "not visible to this user"
 }
