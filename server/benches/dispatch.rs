@@ -58,6 +58,7 @@ fn world() -> (Vec<Job>, Vec<Technician>) {
             },
             deadline: Some(1_790_000_000_000 + rng.gen_range(0..86_400_000)),
             created_at: 1_789_900_000_000 + i as i64,
+            refused: vec![],
         })
         .collect();
     (jobs, techs)

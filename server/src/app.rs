@@ -9,10 +9,12 @@ use actix_web::{web, App, HttpServer};
 use tracing_actix_web::TracingLogger;
 
 use crate::auth::jwt::JwtKeys;
+use crate::clock::ServiceClock;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{json_error_handler, path_error_handler, query_error_handler};
 use crate::ops::Metrics;
+use crate::policy::Policy;
 use crate::state::AppState;
 
 /// Largest JSON body accepted (bytes).
@@ -33,6 +35,16 @@ impl Application {
                 settings.blob_dir.display()
             )
         })?;
+        let policy = match &settings.policy {
+            Some(path) => Policy::load(path)?,
+            None => Policy::default(),
+        };
+        let clock = if settings.manual_clock {
+            ServiceClock::Manual
+        } else {
+            ServiceClock::System
+        };
+        clock.init(&mut *db.pool.acquire().await?).await?;
         let secret = crate::auth::jwt_secret(&db, settings.jwt_secret.as_ref()).await?;
         let jwt = JwtKeys::new(&secret).map_err(|e| anyhow::anyhow!("jwt secret: {e}"))?;
         crate::admin::ensure_admin(&db, settings.admin_password.as_ref()).await?;
@@ -54,7 +66,10 @@ impl Application {
             blob_dir: settings.blob_dir.clone(),
             metrics: Arc::new(Metrics::default()),
             image_permits: Arc::new(tokio::sync::Semaphore::new(2)),
+            policy: Arc::new(policy),
+            clock,
         });
+        crate::clock::tick::spawn(state.clone());
         tracing::info!(addr = %listener.local_addr()?, database = %redact(&settings.database_url), "fieldsync server listening");
         let server = HttpServer::new(move || {
             App::new()
@@ -78,6 +93,9 @@ impl Application {
                 .configure(crate::workorders::routes)
                 .configure(crate::sync::routes)
                 .configure(crate::blobs::routes)
+                .configure(crate::dispatch::api::routes)
+                .configure(crate::clock::api::routes)
+                .configure(crate::board::routes)
                 .default_service(web::to(crate::ops::not_found))
         })
         .listen(listener)?

@@ -25,9 +25,19 @@ pub struct Cli {
     #[arg(long, env = "FIELDSYNC_BLOB_DIR")]
     pub blob_dir: Option<PathBuf>,
     /// TOML configuration file (keys: bind, database_url, blob_dir, jwt_secret,
-    /// access_ttl_secs, refresh_ttl_days, instance_id).
+    /// access_ttl_secs, refresh_ttl_days, instance_id, policy, clock).
     #[arg(long, env = "FIELDSYNC_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Service policy TOML (clock rules, dispatch, KPI targets); defaults: SERVICE-RULES.md.
+    #[arg(long, env = "FIELDSYNC_POLICY")]
+    pub policy: Option<PathBuf>,
+    /// `system`, or `manual`: the service clock stands still until an admin advances it
+    /// (`POST /v1/admin/clock`), shared by every instance; for tests, scenarios and drills.
+    #[arg(long, env = "FIELDSYNC_CLOCK", value_parser = ["system", "manual"])]
+    pub clock: Option<String>,
+    /// Print the effective service policy as TOML and exit.
+    #[arg(long)]
+    pub print_policy: bool,
 }
 
 /// The TOML file's shape; every key optional.
@@ -41,6 +51,8 @@ struct FileConfig {
     access_ttl_secs: Option<i64>,
     refresh_ttl_days: Option<i64>,
     instance_id: Option<String>,
+    policy: Option<PathBuf>,
+    clock: Option<String>,
 }
 
 /// A secret that never prints.
@@ -75,6 +87,12 @@ pub struct Settings {
     pub instance_id: String,
     /// Password for the first `admin` user (`FIELDSYNC_ADMIN_PASSWORD`).
     pub admin_password: Option<Secret>,
+    /// The service policy file; `None`: the defaults.
+    pub policy: Option<PathBuf>,
+    /// Whether the service clock is the system clock or advanced by hand.
+    pub manual_clock: bool,
+    /// Print the effective policy and exit.
+    pub print_policy: bool,
 }
 
 impl Default for Settings {
@@ -88,7 +106,18 @@ impl Default for Settings {
             refresh_ttl_secs: 30 * 24 * 3600,
             instance_id: format!("server-{}", uuid::Uuid::new_v4().simple()),
             admin_password: None,
+            policy: None,
+            manual_clock: false,
+            print_policy: false,
         }
+    }
+}
+
+fn clock_mode(v: &str) -> anyhow::Result<bool> {
+    match v {
+        "system" => Ok(false),
+        "manual" => Ok(true),
+        other => anyhow::bail!("clock must be system or manual, not {other:?}"),
     }
 }
 
@@ -122,6 +151,19 @@ impl Settings {
             if let Some(v) = file.instance_id {
                 s.instance_id = v;
             }
+            if let Some(v) = file.policy {
+                s.policy = Some(v);
+            }
+            if let Some(v) = file.clock {
+                s.manual_clock = clock_mode(&v)?;
+            }
+        }
+        if let Some(v) = cli.policy {
+            s.policy = Some(v);
+        }
+        s.print_policy = cli.print_policy;
+        if let Some(v) = cli.clock {
+            s.manual_clock = clock_mode(&v)?;
         }
         if let Some(v) = cli.bind {
             s.bind = v;

@@ -172,3 +172,29 @@ pub fn json_client_errors<B>(
         actix_web::dev::ServiceResponse::new(req, body).map_into_right_body(),
     ))
 }
+
+/// A refused work-order operation: the caller's fault (4xx), except a damaged document.
+impl From<sync_core::workorder::WorkOrderError> for ApiError {
+    fn from(e: sync_core::workorder::WorkOrderError) -> Self {
+        use sync_core::workorder::WorkOrderError as E;
+        match e {
+            E::Automerge(_) | E::Shape(_) | E::Write(_) | E::NewerSchema { .. } => {
+                ApiError::Internal(anyhow::anyhow!("work-order document: {e}"))
+            }
+            E::RoleNotAllowed { .. } => ApiError::Forbidden(e.to_string()),
+            E::Invalid { .. } => ApiError::bad("invalid", e.to_string()),
+            E::NotAssignee { .. } | E::WrongStatus { .. } | E::MissingStep { .. } => {
+                ApiError::Status {
+                    status: 409,
+                    code: "wrong_state",
+                    message: e.to_string(),
+                }
+            }
+            E::UnknownPartLine(_)
+            | E::PartLineRemoved(_)
+            | E::UnknownPhoto(_)
+            | E::UnknownConflict(_)
+            | E::UnknownSignedHeads => ApiError::NotFound(e.to_string()),
+        }
+    }
+}

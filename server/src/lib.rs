@@ -9,18 +9,27 @@
 //! | `sync` | `POST /v1/sync`: the batched sync protocol with per-role scope |
 //! | `blobs` | photo and signature images: validated, stored once, thumbnailed, scoped |
 //! | `workorders` | intake, listing and reading work orders |
-//! | `admin` | users |
-//! | `ops` | health, readiness, metrics |
+//! | `admin` | users, regions, skills, parts catalogue |
+//! | `dispatch` | which technician gets a job and why; auto, batch and manual dispatch |
+//! | `clock` | the service clock: deadlines, breaches, escalations, field time, devices |
+//! | `policy` | the service policy (TOML): clock rules, dispatch, KPI targets |
+//! | `kpi` | KPI facts per work order, reports and daily summaries |
+//! | `board` | the dispatcher's board, technicians' loads, KPI endpoints |
+//! | `ops` | health, readiness, metrics, OpenAPI |
 
 pub mod admin;
 pub mod app;
 pub mod auth;
 pub mod blobs;
+pub mod board;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod dispatch;
 pub mod error;
+pub mod kpi;
 pub mod ops;
+pub mod policy;
 pub mod state;
 pub mod sync;
 pub mod workorders;

@@ -20,6 +20,17 @@ async fn main() {
             std::process::exit(2);
         }
     };
+    if settings.print_policy {
+        match settings.policy.as_deref().map(server::policy::Policy::load) {
+            None => print!("{}", server::policy::Policy::default().to_toml()),
+            Some(Ok(p)) => print!("{}", p.to_toml()),
+            Some(Err(e)) => {
+                eprintln!("field-server: {e}");
+                std::process::exit(2);
+            }
+        }
+        return;
+    }
     let app = match Application::build(settings).await {
         Ok(app) => app,
         Err(e) => {

@@ -4,8 +4,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::auth::jwt::JwtKeys;
+use crate::clock::ServiceClock;
+use crate::db::projection::Ctx;
 use crate::db::Db;
 use crate::ops::Metrics;
+use crate::policy::Policy;
 
 pub struct AppState {
     pub db: Db,
@@ -18,4 +21,18 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Bounds concurrent image decodes (CPU and memory heavy).
     pub image_permits: Arc<tokio::sync::Semaphore>,
+    /// The service policy: clock rules, dispatch, KPI targets.
+    pub policy: Arc<Policy>,
+    /// Where service time comes from.
+    pub clock: ServiceClock,
+}
+
+impl AppState {
+    /// The projection context at service time `now`.
+    pub fn ctx(&self, now: i64) -> Ctx<'_> {
+        Ctx {
+            policy: &self.policy,
+            now,
+        }
+    }
 }

@@ -5,7 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use automerge::ActorId;
+use server::db::projection::Ctx;
 use server::db::{self, Db};
+use server::policy::Policy;
 use sync_core::workorder::{actor_id_for, Actor, Intake, Role, WorkOrder};
 use tests::Backend;
 
@@ -70,9 +72,20 @@ async fn store_new(db: &Db, id: &str) -> WorkOrder {
     let wo = WorkOrder::create(id, &office(), Intake::example(), 1).unwrap();
     let mut tx = db.pool.begin().await.unwrap();
     db::docs::insert(&mut tx, id, wo.doc(), 1).await.unwrap();
-    db::projection::project(&mut tx, &wo.view().unwrap(), 1, 1)
-        .await
-        .unwrap();
+    let policy = Policy::default();
+    let ctx = Ctx {
+        policy: &policy,
+        now: 1,
+    };
+    db::projection::project(
+        &mut tx,
+        &wo.view().unwrap(),
+        &wo.history().unwrap(),
+        1,
+        &ctx,
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     wo
 }
@@ -333,9 +346,20 @@ async fn projections_follow_the_document(db: &Db) {
     .unwrap();
     let mut tx = db.pool.begin().await.unwrap();
     // A later projection passes its own time as created_at; the intake's stays.
-    db::projection::project(&mut tx, &wo.view().unwrap(), 999, 11)
-        .await
-        .unwrap();
+    let policy = Policy::default();
+    let ctx = Ctx {
+        policy: &policy,
+        now: 11,
+    };
+    db::projection::project(
+        &mut tx,
+        &wo.view().unwrap(),
+        &wo.history().unwrap(),
+        999,
+        &ctx,
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
 
     let (status, assignee): (String, Option<String>) =

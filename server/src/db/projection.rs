@@ -1,23 +1,64 @@
 //! Relational projections of a work order, written in the same transaction as its merge.
 //! They can always be rebuilt from the documents.
 
-use sqlx::AnyConnection;
-use sync_core::workorder::View;
+use std::collections::BTreeSet;
 
+use sqlx::AnyConnection;
+use sync_core::workorder::{Event, EventKind, View};
+
+use crate::clock::{rules, store};
+use crate::kpi;
+use crate::policy::Policy;
+
+/// What a projection needs beyond the work order: the service policy and the service time.
+pub struct Ctx<'a> {
+    pub policy: &'a Policy,
+    pub now: i64,
+}
+
+/// Technicians who declined the job or let its acceptance time out since it was last
+/// reopened: dispatch tries someone else.
+pub fn refused_by(history: &[Event]) -> Vec<String> {
+    let mut out = BTreeSet::new();
+    for e in history {
+        match &e.kind {
+            EventKind::Declined { .. } => {
+                out.insert(e.user.clone());
+            }
+            EventKind::AcceptTimedOut { technician } => {
+                out.insert(technician.clone());
+            }
+            EventKind::Reopened { .. } => out.clear(),
+            _ => {}
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// Rewrites every projection of one work order: the row, part lines, photos, blobs,
+/// scores, field times, service clocks, escalations and KPI facts. `history` is the
+/// work order's events in causal order ([`sync_core::workorder::WorkOrder::history`]).
 pub async fn project(
     conn: &mut AnyConnection,
     v: &View,
+    history: &[Event],
     created_at: i64,
-    now: i64,
+    ctx: &Ctx<'_>,
 ) -> sqlx::Result<()> {
+    let now = ctx.now;
     let open_conflicts = v.open_conflicts().count() as i64;
+    let skills = serde_json::to_string(&v.intake.required_skills).unwrap_or_else(|_| "[]".into());
+    let refused = serde_json::to_string(&refused_by(history)).unwrap_or_else(|_| "[]".into());
     sqlx::query(
-        "INSERT INTO work_orders (id, region, status, assignee, priority, service_type, customer_name, open_conflicts, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+        "INSERT INTO work_orders (id, region, status, assignee, priority, service_type, customer_name, open_conflicts, created_at, updated_at,
+           tier, skills, refused_by, appointment_start, appointment_end)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
          ON CONFLICT (id) DO UPDATE SET region = excluded.region, status = excluded.status,
            assignee = excluded.assignee, priority = excluded.priority, service_type = excluded.service_type,
            customer_name = excluded.customer_name, open_conflicts = excluded.open_conflicts,
-           updated_at = excluded.updated_at",
+           updated_at = excluded.updated_at, tier = excluded.tier, skills = excluded.skills,
+           refused_by = excluded.refused_by, appointment_start = excluded.appointment_start,
+           appointment_end = excluded.appointment_end",
     )
     .bind(&v.id)
     .bind(&v.intake.region)
@@ -29,6 +70,11 @@ pub async fn project(
     .bind(open_conflicts)
     .bind(created_at)
     .bind(now)
+    .bind(v.intake.customer.tier.as_str())
+    .bind(skills)
+    .bind(refused)
+    .bind(v.appointment.as_ref().map(|a| a.start))
+    .bind(v.appointment.as_ref().map(|a| a.end))
     .execute(&mut *conn)
     .await?;
     for table in ["part_lines", "photos", "doc_blobs", "scores"] {
@@ -84,5 +130,31 @@ pub async fn project(
             .execute(&mut *conn)
             .await?;
     }
+    let mut timed = store::timed_history(conn, &v.id, history, now).await?;
+    if v.cancellation.is_none() {
+        // The fold kept recorded work over a concurrent cancellation: the clocks run on.
+        timed.retain(|t| !matches!(t.event.kind, EventKind::Cancelled { .. }));
+    }
+    let rows = rules::evaluate(&ctx.policy.clock, &v.intake, &timed);
+    store::save_clocks(conn, &v.id, &v.intake.region, &rows, now).await?;
+    let dispatch_ms =
+        i64::try_from(ctx.policy.clock.complaint_dispatch.as_millis()).unwrap_or(i64::MAX);
+    store::sync_escalations(conn, v, &rows, dispatch_ms, now).await?;
+    let facts = kpi::facts(v, &timed);
+    sqlx::query(
+        "INSERT INTO wo_facts (wo_id, facts, region, created_at, completed_at, followed_up_at)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (wo_id) DO UPDATE SET facts = excluded.facts, region = excluded.region,
+           created_at = excluded.created_at, completed_at = excluded.completed_at,
+           followed_up_at = excluded.followed_up_at",
+    )
+    .bind(&v.id)
+    .bind(serde_json::to_string(&facts).unwrap_or_else(|_| "{}".into()))
+    .bind(&facts.region)
+    .bind(facts.created_at)
+    .bind(facts.completed_at)
+    .bind(facts.followed_up_at)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }

@@ -1,7 +1,10 @@
-//! Dispatch: which technician gets a job, and why (issue 4; the pure decision core).
+//! Dispatch: which technician gets a job, and why. This module is the pure decision core;
+//! `service` reads technicians and jobs from the database and records decisions, `api` is
+//! the HTTP surface.
 //!
 //! A technician is **eligible** for a job when active, working in the job's region, holding
-//! every required skill, and with open jobs under capacity. Eligible technicians are **ranked**
+//! every required skill, with open jobs under capacity, and not one who already declined the
+//! job or let its acceptance time out. Eligible technicians are **ranked**
 //! by load against capacity (open / capacity, compared exactly by cross-multiplication), then
 //! by fewer open jobs, then by id, so ties break the same way everywhere. In a **batch**, jobs
 //! are served urgent first, then VIP (priority or customer tier), then normal; within a class by
@@ -10,6 +13,9 @@
 //!
 //! Deciding is cheap; explaining is on demand: [`explain`] lists every candidate with its score
 //! or the reason it was excluded, and gives the same choice as [`assign_batch`] would.
+
+pub mod api;
+pub mod service;
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -44,6 +50,8 @@ pub struct Job {
     /// The SLA deadline that matters for dispatch (ms since the epoch), if any.
     pub deadline: Option<i64>,
     pub created_at: i64,
+    /// Technicians who declined this job or let its acceptance time out: try the next one.
+    pub refused: Vec<String>,
 }
 
 impl Job {
@@ -62,9 +70,18 @@ impl Job {
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum Exclusion {
     Inactive,
-    OutsideRegion { region: String },
-    MissingSkills { skills: Vec<String> },
-    AtCapacity { open: u32, capacity: u32 },
+    OutsideRegion {
+        region: String,
+    },
+    MissingSkills {
+        skills: Vec<String>,
+    },
+    AtCapacity {
+        open: u32,
+        capacity: u32,
+    },
+    /// Declined this job, or let its acceptance time out.
+    Refused,
 }
 
 /// One candidate in an explanation.
@@ -121,6 +138,9 @@ fn exclusion(t: &Technician, job: &Job) -> Option<Exclusion> {
             capacity: t.capacity,
         });
     }
+    if job.refused.contains(&t.id) {
+        return Some(Exclusion::Refused);
+    }
     None
 }
 
@@ -130,6 +150,7 @@ fn eligible(t: &Technician, job: &Job) -> bool {
         && t.open < t.capacity
         && t.regions.contains(&job.region)
         && job.skills.iter().all(|s| t.skills.contains(s))
+        && !job.refused.contains(&t.id)
 }
 
 /// Less loaded first: open/capacity compared exactly, then fewer open jobs, then id.
@@ -157,9 +178,12 @@ fn job_order(a: &Job, b: &Job) -> Ordering {
 }
 
 /// Every candidate with its exclusion or rank, for one job, given the technicians' loads.
-pub fn explain(job: &Job, technicians: &[Technician]) -> Explanation {
+pub fn explain<'a>(
+    job: &Job,
+    technicians: impl IntoIterator<Item = &'a Technician>,
+) -> Explanation {
     let mut candidates: Vec<CandidateOutcome> = technicians
-        .iter()
+        .into_iter()
         .map(|t| CandidateOutcome {
             technician: t.id.clone(),
             open: t.open,
@@ -194,6 +218,36 @@ pub fn explain(job: &Job, technicians: &[Technician]) -> Explanation {
         chosen,
         candidates,
     }
+}
+
+/// The batch of [`assign_batch`], explained: jobs served in the same order, each decided by
+/// [`explain`] over the technicians of its region (with the loads as the batch has filled
+/// them so far). Gives the same choices as [`assign_batch`] (a property test checks it), at
+/// the cost of listing every candidate; the API records these explanations.
+pub fn explain_batch(jobs: &[Job], technicians: &mut [Technician]) -> Vec<Explanation> {
+    let mut by_region: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, t) in technicians.iter().enumerate() {
+        for r in &t.regions {
+            by_region.entry(r.clone()).or_default().push(i);
+        }
+    }
+    let index: HashMap<String, usize> = technicians
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.id.clone(), i))
+        .collect();
+    let mut order: Vec<&Job> = jobs.iter().collect();
+    order.sort_by(|a, b| job_order(a, b));
+    let mut out = Vec::with_capacity(jobs.len());
+    for job in order {
+        let pool = by_region.get(&job.region).map(Vec::as_slice).unwrap_or(&[]);
+        let e = explain(job, pool.iter().map(|&i| &technicians[i]));
+        if let Some(i) = e.chosen.as_ref().and_then(|c| index.get(c)) {
+            technicians[*i].open += 1;
+        }
+        out.push(e);
+    }
+    out
 }
 
 /// Assigns many jobs at once without overloading anyone. Returns one decision per job, in

@@ -20,6 +20,7 @@ fn job(id: &str, region: &str, skills: &[&str], priority: Priority) -> Job {
         tier: CustomerTier::Standard,
         deadline: None,
         created_at: 0,
+        refused: vec![],
     }
 }
 
@@ -201,8 +202,9 @@ mod properties {
             prop::collection::vec(0..5u8, 0..3),
             0..3u8,
             prop::option::of(0..100i64),
+            prop::collection::vec(0..12u8, 0..3),
         )
-            .prop_map(|(id, region, skills, p, deadline)| Job {
+            .prop_map(|(id, region, skills, p, deadline, refused)| Job {
                 id: format!("j{id}"),
                 region: format!("r{region}"),
                 skills: skills.iter().map(|s| format!("s{s}")).collect(),
@@ -210,6 +212,7 @@ mod properties {
                 tier: CustomerTier::Standard,
                 deadline,
                 created_at: 0,
+                refused: refused.iter().map(|t| format!("t{t:02}")).collect(),
             })
     }
 
@@ -247,9 +250,38 @@ mod properties {
                 }
             }
             prop_assert_eq!(&replay, &after);
+            // The explained batch (what the API records) makes the same choices.
+            let mut explained_after = techs.clone();
+            let explained = explain_batch(&jobs, &mut explained_after);
+            let chosen: Vec<(&str, Option<&String>)> =
+                explained.iter().map(|e| (e.job.as_str(), e.chosen.as_ref())).collect();
+            let decided: Vec<(&str, Option<&String>)> =
+                out.iter().map(|a| (a.job.as_str(), a.technician.as_ref())).collect();
+            prop_assert_eq!(chosen, decided);
+            prop_assert_eq!(&explained_after, &after);
             for t in &after {
                 prop_assert!(t.open <= t.capacity, "{} holds {} of {}", t.id, t.open, t.capacity);
             }
         }
     }
+}
+
+#[test]
+fn a_technician_who_declined_or_timed_out_is_skipped_for_the_next() {
+    let techs = vec![tech("a", &["r"], &[], 4, 0), tech("b", &["r"], &[], 4, 2)];
+    let mut j = job("J", "r", &[], Priority::Normal);
+    assert_eq!(explain(&j, &techs).chosen.as_deref(), Some("a"));
+    j.refused = vec!["a".into()];
+    let e = explain(&j, &techs);
+    assert_eq!(e.chosen.as_deref(), Some("b"), "the next technician");
+    let a = e.candidates.iter().find(|c| c.technician == "a").unwrap();
+    assert_eq!(a.excluded, Some(Exclusion::Refused));
+    j.refused.push("b".into());
+    j.priority = Priority::Urgent;
+    let e = explain(&j, &techs);
+    assert_eq!(
+        (e.chosen, e.escalate),
+        (None, true),
+        "urgent, nobody left: escalate"
+    );
 }

@@ -20,7 +20,8 @@ pub const BEARER_JWT: &str = "bearer_jwt";
     info(
         title = "fieldsync server",
         description = "The service fieldsync devices sync with: authentication, users, work \
-                       orders, the binary sync protocol and photo or signature blobs. Every \
+                       orders, the binary sync protocol, photo or signature blobs, dispatch, the service \
+                       clock and KPIs. Every \
                        refusal answers a JSON `ErrorBody` with a stable `error` code, except \
                        where a response says otherwise."
     ),
@@ -49,6 +50,24 @@ pub const BEARER_JWT: &str = "bearer_jwt";
         crate::blobs::put_blob,
         crate::blobs::get_blob,
         crate::blobs::get_thumbnail,
+        crate::workorders::actions::assign,
+        crate::workorders::actions::unassign,
+        crate::workorders::actions::classify,
+        crate::workorders::actions::follow_up,
+        crate::dispatch::api::auto,
+        crate::dispatch::api::explain_order,
+        crate::clock::api::get_clock,
+        crate::clock::api::advance_clock,
+        crate::clock::api::run_tick,
+        crate::clock::api::breaches,
+        crate::clock::api::escalations,
+        crate::clock::api::resolve,
+        crate::clock::api::devices,
+        crate::clock::api::policy,
+        crate::board::board,
+        crate::board::technicians,
+        crate::board::kpis,
+        crate::board::daily,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerJwt),
@@ -59,6 +78,9 @@ pub const BEARER_JWT: &str = "bearer_jwt";
         (name = "workorders", description = "Intake, listing and reading work orders, within the caller's scope."),
         (name = "sync", description = "The batched binary sync protocol of `sync_core::protocol`."),
         (name = "blobs", description = "Content-addressed photo and signature images."),
+        (name = "dispatch", description = "Auto-dispatch, manual assignment and why each technician was chosen."),
+        (name = "clock", description = "The service clock: deadlines, breaches, escalations, devices' clocks, the policy."),
+        (name = "board", description = "The dispatcher's board, technicians' loads and the KPIs."),
     )
 )]
 pub struct ApiDoc;

@@ -16,10 +16,11 @@ use std::time::Instant;
 use actix_web::{web, HttpResponse};
 use automerge::sync;
 use sync_core::protocol::{self, server as proto, DocChange, DocReply, Limits, SyncResponse};
-use sync_core::workorder::{actor_id_for, WorkOrder};
+use sync_core::workorder::{actor_id_for, Status, WorkOrder};
 
 use crate::auth::AuthUser;
-use crate::db::{self, now_ms};
+use crate::clock::store as clock_store;
+use crate::db;
 use crate::error::{ApiError, ErrorBody};
 use crate::ops::openapi::{SyncRequestBody, SyncResponseBody};
 use crate::state::AppState;
@@ -77,11 +78,22 @@ async fn sync_handler(
     let request = protocol::decode_request(&body, &limits())
         .map_err(|e| ApiError::bad("bad_sync_body", e.to_string()))?;
     let actor = actor_id_for(&state.instance_id);
-    let now = now_ms();
     let mut merged = 0usize;
     let mut replies: Vec<DocReply> = Vec::new();
+    // Jobs given back by their technician in this request: re-dispatched after the commit.
+    let mut returned: Vec<String> = Vec::new();
 
     let mut tx = state.db.pool.begin().await?;
+    let now = state.clock.now(&mut tx).await?;
+    let ctx = state.ctx(now);
+    let arrival = clock_store::Arrival {
+        device: &device,
+        user: &user.id,
+        previous_contact: clock_store::previous_contact(&mut tx, &device).await?,
+        now,
+    };
+    // The worst clock offset among the events this device sent (None: it sent none).
+    let mut offset: Option<i64> = None;
     let visible = scope::visible(&mut tx, &user).await?;
     let held: BTreeSet<String> = db::sync_state::held(&mut tx, &device)
         .await?
@@ -145,23 +157,51 @@ async fn sync_handler(
                             .map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?,
                     );
                     let after = WorkOrder::from_automerge(doc);
-                    if let Err(why) = validate::upload(&before, &after, &user, &device) {
-                        tracing::warn!(doc = id, device = %device, user = %user.id, %why, "upload refused");
-                        db::sync_state::put(&mut tx, &device, id, &sync::State::new()).await?;
-                        replies.push(DocReply {
-                            doc_id: id.to_owned(),
-                            change: DocChange::Rejected {
-                                code: "forbidden_change".into(),
-                                message: why,
-                            },
-                            heads: protocol::heads_to_wire(&before.heads()),
-                            message: None,
-                        });
-                        continue;
-                    }
-                    let view = after
-                        .view()
+                    let accepted = match validate::upload(&before, &after, &user, &device) {
+                        Ok(a) => a,
+                        Err(why) => {
+                            tracing::warn!(doc = id, device = %device, user = %user.id, %why, "upload refused");
+                            db::sync_state::put(&mut tx, &device, id, &sync::State::new()).await?;
+                            replies.push(DocReply {
+                                doc_id: id.to_owned(),
+                                change: DocChange::Rejected {
+                                    code: "forbidden_change".into(),
+                                    message: why,
+                                },
+                                heads: protocol::heads_to_wire(&before.heads()),
+                                message: None,
+                            });
+                            continue;
+                        }
+                    };
+                    let view = accepted.view;
+                    let history = after
+                        .history()
                         .map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?;
+                    let created_at = history.first().map(|e| e.at).unwrap_or(now);
+                    let new_events: Vec<&sync_core::workorder::Event> =
+                        accepted.new_events.iter().collect();
+                    if !new_events.is_empty() {
+                        let off = clock_store::record_arrivals(
+                            &mut tx,
+                            id,
+                            created_at,
+                            &new_events,
+                            &arrival,
+                        )
+                        .await?;
+                        offset = Some(match offset {
+                            Some(o) if o.abs() >= off.abs() => o,
+                            _ => off,
+                        });
+                    }
+                    if view.status == Status::PendingDispatch
+                        && accepted.new_events.iter().any(|e| {
+                            matches!(e.kind, sync_core::workorder::EventKind::Declined { .. })
+                        })
+                    {
+                        returned.push(id.to_owned());
+                    }
                     merged += db::docs::append(
                         &mut tx,
                         id,
@@ -177,7 +217,7 @@ async fn sync_handler(
                     .await
                     .map_err(ApiError::Internal)?;
                     // The row exists since intake; the upsert keeps its created_at.
-                    db::projection::project(&mut tx, &view, now, now).await?;
+                    db::projection::project(&mut tx, &view, &history, now, &ctx).await?;
                 }
                 if !still_visible && r.missing_deps.is_empty() {
                     db::sync_state::forget(&mut tx, &device, id).await?;
@@ -216,7 +256,16 @@ async fn sync_handler(
             }
         }
     }
+    let tolerance =
+        i64::try_from(state.policy.clock.clock_tolerance.as_millis()).unwrap_or(i64::MAX);
+    clock_store::touch_device(&mut tx, &arrival, offset, tolerance).await?;
     tx.commit().await?;
+    for id in returned {
+        // The decline is committed; finding the next technician is a separate step.
+        if let Err(e) = crate::dispatch::service::redispatch_returned(&state, &id).await {
+            tracing::error!(work_order = %id, error = %e, "re-dispatch after a decline failed; the job waits for dispatch");
+        }
+    }
 
     let body = protocol::encode_response(&SyncResponse { docs: replies })
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("encoding the sync response: {e}")))?;

@@ -3,16 +3,22 @@
 
 use std::collections::HashMap;
 
-use sync_core::workorder::WorkOrder;
+use sync_core::workorder::{Event, View, WorkOrder};
 
 use crate::auth::AuthUser;
+
+/// An upload that passed: the work order as it now is, and the events the device added.
+pub struct Accepted {
+    pub view: View,
+    pub new_events: Vec<Event>,
+}
 
 pub fn upload(
     before: &WorkOrder,
     after: &WorkOrder,
     user: &AuthUser,
     device: &str,
-) -> Result<(), String> {
+) -> Result<Accepted, String> {
     let b = before
         .view()
         .map_err(|e| format!("stored document unreadable: {e}"))?;
@@ -33,6 +39,7 @@ pub fn upload(
     if let Some(lost) = old.keys().find(|id| !new_ids.contains(id.as_str())) {
         return Err(format!("event {lost} was deleted; history is append-only"));
     }
+    let mut added = Vec::new();
     for e in new {
         match old.get(&e.id) {
             Some(prev) if *prev == e => {}
@@ -52,8 +59,12 @@ pub fn upload(
                 if !e.kind.allowed_for(user.role) {
                     return Err(format!("a {} may not record {}", user.role, e.kind.name()));
                 }
+                added.push(e);
             }
         }
     }
-    Ok(())
+    Ok(Accepted {
+        view: a,
+        new_events: added,
+    })
 }

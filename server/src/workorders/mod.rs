@@ -1,5 +1,7 @@
 //! Intake (the server is an Automerge actor of its own), listing and reading work orders.
 
+pub mod actions;
+pub mod locked;
 pub mod scope;
 
 use actix_web::{web, HttpResponse};
@@ -9,7 +11,8 @@ use sync_core::ids::WorkOrderId;
 use sync_core::workorder::{Actor, Intake, Role, WorkOrder};
 
 use crate::auth::AuthUser;
-use crate::db::{self, now_ms};
+use crate::db;
+use crate::dispatch;
 use crate::error::{ApiError, ErrorBody};
 use crate::ops::openapi::WorkOrderView;
 use crate::state::AppState;
@@ -18,6 +21,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/workorders", web::post().to(create))
         .route("/v1/workorders", web::get().to(list))
         .route("/v1/workorders/{id}", web::get().to(get));
+    actions::routes(cfg);
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -27,6 +31,10 @@ pub struct CreateWorkOrder {
     pub id: Option<String>,
     #[schema(value_type = Object)]
     pub intake: Intake,
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError::Internal(anyhow::anyhow!("{e}"))
 }
 
 fn new_number(now: i64) -> String {
@@ -68,14 +76,14 @@ async fn create(
         "create work orders",
     )?;
     let body = body.into_inner();
-    let now = now_ms();
+    let mut conn = state.db.pool.acquire().await?;
+    let now = state.clock.now(&mut conn).await?;
     let id = match body.id {
         Some(id) => WorkOrderId::parse(id)
             .map_err(|e| ApiError::bad("bad_id", e.to_string()))?
             .to_string(),
         None => new_number(now),
     };
-    let mut conn = state.db.pool.acquire().await?;
     if user.role == Role::Dispatcher
         && !scope::regions_of(&mut conn, &user.id)
             .await?
@@ -90,10 +98,11 @@ async fn create(
     let actor = Actor::new(user.id.clone(), user.role, state.instance_id.clone());
     let wo = WorkOrder::create(&id, &actor, body.intake, now)
         .map_err(|e| ApiError::bad("invalid_work_order", e.to_string()))?;
-    let view = wo
-        .view()
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?;
     let mut tx = state.db.pool.begin().await?;
+    let auto = state.policy.dispatch.auto_on_intake;
+    if auto {
+        dispatch::service::lock(&mut tx).await?;
+    }
     let exists: Option<String> = sqlx::query_scalar("SELECT id FROM documents WHERE id = $1")
         .bind(&id)
         .fetch_optional(&mut *tx)
@@ -103,8 +112,25 @@ async fn create(
             "work order {id} already exists"
         )));
     }
+    let ctx = state.ctx(now);
+    let history = wo.history().map_err(internal)?;
     db::docs::insert(&mut tx, &id, wo.doc(), now).await?;
-    db::projection::project(&mut tx, &view, now, now).await?;
+    db::projection::project(&mut tx, &wo.view().map_err(internal)?, &history, now, &ctx).await?;
+    if auto {
+        // Dispatch on intake: the decision is a change of its own, in the same transaction.
+        let doc = locked::Locked::load(&mut tx, &id, &state.instance_id)
+            .await?
+            .ok_or_else(|| internal("the new work order vanished"))?;
+        dispatch::service::dispatch_loaded(&mut tx, doc, "intake", &state.instance_id, &ctx)
+            .await?;
+    }
+    let view = db::docs::load(&mut tx, &id)
+        .await
+        .map_err(ApiError::Internal)?
+        .map(WorkOrder::from_automerge)
+        .ok_or_else(|| internal("the new work order vanished"))?
+        .view()
+        .map_err(internal)?;
     tx.commit().await?;
     Ok(HttpResponse::Created().json(view))
 }

@@ -75,3 +75,36 @@ pub async fn can_see(
         _ => true,
     })
 }
+
+/// The regions an office user's board, breach and KPI views cover, narrowed to `asked`:
+/// `None` means every region (agents, managers, auditors, admins); a dispatcher sees its own
+/// regions only. Technicians have no office views.
+pub async fn office_regions(
+    conn: &mut AnyConnection,
+    user: &AuthUser,
+    asked: Option<&str>,
+) -> Result<Option<Vec<String>>, ApiError> {
+    match user.role {
+        Role::Technician => Err(ApiError::Forbidden(
+            "a technician has no office views; use sync".into(),
+        )),
+        Role::Dispatcher => {
+            let mine = regions_of(conn, &user.id).await?;
+            match asked {
+                Some(r) if !mine.iter().any(|m| m == r) => Err(ApiError::Forbidden(format!(
+                    "region {r} is not one of yours"
+                ))),
+                Some(r) => Ok(Some(vec![r.to_owned()])),
+                None => Ok(Some(mine)),
+            }
+        }
+        _ => Ok(asked.map(|r| vec![r.to_owned()])),
+    }
+}
+
+/// Whether `region` is within `regions` (`None`: every region).
+pub fn covers(regions: &Option<Vec<String>>, region: &str) -> bool {
+    regions
+        .as_ref()
+        .is_none_or(|rs| rs.iter().any(|r| r == region))
+}

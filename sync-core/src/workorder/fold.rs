@@ -60,6 +60,8 @@ struct Fold<'a> {
     signature: Option<Reg<Signature>>,
     completion: Option<Reg<Completion>>,
     follow_up: Option<Reg<FollowUp>>,
+    classification: Option<Classification>,
+    escalation_handled: Option<EscalationHandling>,
     cancelled: Option<(Cancellation, usize)>,
     parts: BTreeMap<String, PartState>,
     photos: BTreeMap<String, PhotoState>,
@@ -84,6 +86,8 @@ pub(crate) fn fold(id: &str, intake: &Intake, notes: String, events: &[Event]) -
         signature: None,
         completion: None,
         follow_up: None,
+        classification: None,
+        escalation_handled: None,
         cancelled: None,
         parts: BTreeMap::new(),
         photos: BTreeMap::new(),
@@ -395,10 +399,28 @@ impl<'a> Fold<'a> {
                 self.signature = None;
                 self.completion = None;
                 self.follow_up = None;
+                self.escalation_handled = None;
                 self.cancelled = None;
             }
             EventKind::ConflictResolved { conflict, .. } => {
                 self.resolved.insert(conflict.clone());
+            }
+            EventKind::Classified { category, urgent } => {
+                // A later classification (in causal order) refines an earlier one.
+                self.classification = Some(Classification {
+                    category: *category,
+                    urgent: *urgent,
+                    by: stamp(e),
+                });
+            }
+            EventKind::EscalationHandled { escalation, action } => {
+                if self.escalation_handled.is_none() {
+                    self.escalation_handled = Some(EscalationHandling {
+                        escalation: escalation.clone(),
+                        action: action.clone(),
+                        by: stamp(e),
+                    });
+                }
             }
         }
     }
@@ -689,7 +711,7 @@ impl<'a> Fold<'a> {
         let status = if cancellation.is_some() {
             Status::Cancelled
         } else if let Some(fu) = &follow_up {
-            if fu.score <= 3 {
+            if fu.score <= 3 && self.escalation_handled.is_none() {
                 Status::Escalated
             } else {
                 Status::Closed
@@ -775,6 +797,8 @@ impl<'a> Fold<'a> {
             signature,
             completion,
             follow_up,
+            classification: self.classification,
+            escalation_handled: self.escalation_handled,
             cancellation,
             conflicts,
             event_count: self.c.events.len(),
@@ -800,6 +824,8 @@ fn is_field_work(kind: &EventKind) -> bool {
             | EventKind::Cancelled { .. }
             | EventKind::Reopened { .. }
             | EventKind::ConflictResolved { .. }
+            | EventKind::Classified { .. }
+            | EventKind::EscalationHandled { .. }
             | EventKind::Unknown
     )
 }

@@ -21,8 +21,8 @@ mod view;
 pub use conflict::{Conflict, ConflictKind};
 pub use error::WorkOrderError;
 pub use model::{
-    Customer, CustomerTier, Event, EventKind, Intake, OldPart, PartFields, PartPatch, PhotoKind,
-    Priority, Product, QuoteItem, Role, ServiceType, SCHEMA_VERSION,
+    ComplaintCategory, Customer, CustomerTier, Event, EventKind, Intake, OldPart, PartFields,
+    PartPatch, PhotoKind, Priority, Product, QuoteItem, Role, ServiceType, SCHEMA_VERSION,
 };
 pub use ops::PartInput;
 pub use seal::{SealChange, SealReport, SignedContent};

@@ -102,6 +102,15 @@ str_enum!(CustomerTier {
     Vip => "vip",
 });
 
+str_enum!(
+    /// What a complaint is about (CS-COMPLAINT-CLASSIFY).
+    ComplaintCategory {
+        Quality => "quality",
+        Attitude => "attitude",
+        Delay => "delay",
+    }
+);
+
 str_enum!(PhotoKind {
     Before => "before",
     After => "after",
@@ -299,6 +308,18 @@ pub enum EventKind {
         conflict: String,
         note: String,
     },
+    /// A complaint classified by what it is about and how urgent it is (CS-COMPLAINT-CLASSIFY).
+    Classified {
+        category: ComplaintCategory,
+        urgent: bool,
+    },
+    /// A manager handled an escalation (e.g. called back a customer who gave a low score):
+    /// the escalated work order closes.
+    EscalationHandled {
+        /// Id of the escalation, as the server lists it.
+        escalation: String,
+        action: String,
+    },
     /// A step recorded by newer software that this version does not know; kept, not folded.
     #[serde(other)]
     Unknown,
@@ -316,7 +337,9 @@ impl EventKind {
             | EventKind::FollowedUp { .. }
             | EventKind::Cancelled { .. }
             | EventKind::Reopened { .. }
-            | EventKind::ConflictResolved { .. } => role.is_office(),
+            | EventKind::ConflictResolved { .. }
+            | EventKind::Classified { .. } => role.is_office(),
+            EventKind::EscalationHandled { .. } => matches!(role, Role::Manager | Role::Admin),
             EventKind::AcceptTimedOut { .. } => role == Role::System,
             EventKind::Accepted
             | EventKind::Declined { .. }
@@ -369,6 +392,8 @@ impl EventKind {
             EventKind::Cancelled { .. } => "cancelled",
             EventKind::Reopened { .. } => "reopened",
             EventKind::ConflictResolved { .. } => "conflict_resolved",
+            EventKind::Classified { .. } => "classified",
+            EventKind::EscalationHandled { .. } => "escalation_handled",
             EventKind::Unknown => "unknown",
         }
     }

@@ -784,6 +784,62 @@ impl WorkOrder {
         })
     }
 
+    /// Classifies a complaint: what it is about and whether it is urgent (CS-COMPLAINT-CLASSIFY).
+    pub fn classify(
+        &mut self,
+        actor: &Actor,
+        category: ComplaintCategory,
+        urgent: bool,
+        now: i64,
+    ) -> Result<String, WorkOrderError> {
+        self.record(actor, now, None, |v| {
+            office(actor, "classify a complaint")?;
+            if v.intake.service_type != ServiceType::Complaint {
+                return Err(WorkOrderError::invalid(
+                    "service type",
+                    format!(
+                        "only complaints are classified, this is a {}",
+                        v.intake.service_type
+                    ),
+                ));
+            }
+            if v.status == Status::Cancelled {
+                return Err(WorkOrderError::WrongStatus {
+                    op: "classify a complaint",
+                    status: v.status,
+                });
+            }
+            Ok(EventKind::Classified { category, urgent })
+        })
+    }
+
+    /// A manager handled the escalation of a low follow-up score; the work order closes.
+    pub fn handle_escalation(
+        &mut self,
+        actor: &Actor,
+        escalation: &str,
+        action: &str,
+        now: i64,
+    ) -> Result<String, WorkOrderError> {
+        let escalation = text("escalation", escalation, true)?;
+        let action = text("action", action, true)?;
+        self.record(actor, now, None, |v| {
+            if !matches!(actor.role, Role::Manager | Role::Admin) {
+                return Err(WorkOrderError::RoleNotAllowed {
+                    op: "handle an escalation",
+                    role: actor.role.as_str(),
+                });
+            }
+            if v.status != Status::Escalated {
+                return Err(WorkOrderError::WrongStatus {
+                    op: "handle an escalation",
+                    status: v.status,
+                });
+            }
+            Ok(EventKind::EscalationHandled { escalation, action })
+        })
+    }
+
     /// Cancels a work order before the customer signed or it was completed.
     pub fn cancel(
         &mut self,

@@ -396,3 +396,80 @@ fn garbage_bytes_are_an_error_not_a_panic() {
         "an empty document is no work order"
     );
 }
+
+#[test]
+fn a_manager_handles_a_low_score_and_the_work_order_closes() {
+    let t = tech();
+    let manager = Actor::new("mgr-1", Role::Manager, "office-3");
+    let mut wo = accepted();
+    wo.diagnose(&t, "loose belt", &["tighten"], T0 + 3 * MIN)
+        .unwrap();
+    wo.start_work(&t, T0 + 4 * MIN).unwrap();
+    wo.complete(&t, true, T0 + 5 * MIN).unwrap();
+    assert!(matches!(
+        wo.handle_escalation(&manager, "low-score", "called back", T0 + 6 * MIN),
+        Err(WorkOrderError::WrongStatus { .. })
+    ));
+    let fu = wo
+        .follow_up(&agent(), 3, "late and rude", "", T0 + 30 * 60 * MIN)
+        .unwrap();
+    assert_eq!(wo.view().unwrap().status, Status::Escalated);
+    let escalation = format!("low_score:{fu}");
+    assert!(matches!(
+        wo.handle_escalation(&agent(), &escalation, "called back", T0 + 31 * 60 * MIN),
+        Err(WorkOrderError::RoleNotAllowed { .. })
+    ));
+    let before = wo.view().unwrap().event_count;
+    assert!(wo
+        .handle_escalation(&manager, &escalation, " ", T0 + 31 * 60 * MIN)
+        .is_err());
+    assert_eq!(
+        wo.view().unwrap().event_count,
+        before,
+        "a refusal writes nothing"
+    );
+    wo.handle_escalation(
+        &manager,
+        &escalation,
+        "apologised; 20% voucher",
+        T0 + 31 * 60 * MIN,
+    )
+    .unwrap();
+    let v = wo.view().unwrap();
+    assert_eq!(v.status, Status::Closed);
+    let h = v.escalation_handled.unwrap();
+    assert_eq!(
+        (h.escalation.as_str(), h.by.user.as_str()),
+        (escalation.as_str(), "mgr-1")
+    );
+    assert_eq!(v.follow_up.unwrap().score, 3, "the score stays on record");
+}
+
+#[test]
+fn only_complaints_are_classified_and_the_latest_classification_stands() {
+    let mut repair = created();
+    assert!(matches!(
+        repair.classify(&agent(), ComplaintCategory::Quality, false, T0 + MIN),
+        Err(WorkOrderError::Invalid { .. })
+    ));
+    let intake = Intake {
+        service_type: ServiceType::Complaint,
+        ..Intake::example()
+    };
+    let mut wo = WorkOrder::create("WO-8", &agent(), intake, T0).unwrap();
+    assert!(wo
+        .classify(&tech(), ComplaintCategory::Delay, true, T0 + MIN)
+        .is_err());
+    wo.classify(&agent(), ComplaintCategory::Delay, false, T0 + MIN)
+        .unwrap();
+    wo.classify(
+        &dispatcher(),
+        ComplaintCategory::Attitude,
+        true,
+        T0 + 2 * MIN,
+    )
+    .unwrap();
+    let c = wo.view().unwrap().classification.unwrap();
+    assert_eq!((c.category, c.urgent), (ComplaintCategory::Attitude, true));
+    assert_eq!(c.by.user, "disp-1");
+}

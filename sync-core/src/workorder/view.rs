@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::conflict::Conflict;
-use super::model::{Intake, OldPart, PhotoKind, QuoteItem, Role};
+use super::model::{ComplaintCategory, Intake, OldPart, PhotoKind, QuoteItem, Role};
 
 /// Where a work order stands. Derived, never stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -183,6 +183,22 @@ pub struct FollowUp {
     pub by: Stamp,
 }
 
+/// How a complaint was classified (the latest classification in causal order).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Classification {
+    pub category: ComplaintCategory,
+    pub urgent: bool,
+    pub by: Stamp,
+}
+
+/// A manager's handling of an escalation; the first one recorded stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EscalationHandling {
+    pub escalation: String,
+    pub action: String,
+    pub by: Stamp,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cancellation {
     pub reason: String,
@@ -211,6 +227,10 @@ pub struct View {
     pub signature: Option<Signature>,
     pub completion: Option<Completion>,
     pub follow_up: Option<FollowUp>,
+    /// For complaints: what it is about and whether it is urgent.
+    pub classification: Option<Classification>,
+    /// A low score's escalation, handled by a manager: the work order is closed.
+    pub escalation_handled: Option<EscalationHandling>,
     /// A cancellation that took effect.
     pub cancellation: Option<Cancellation>,
     /// Concurrent steps that a person should look at, resolved ones included.

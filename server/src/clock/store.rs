@@ -1,0 +1,442 @@
+//! Field times, devices, clock rows and escalations in the database.
+
+use std::collections::HashMap;
+
+use sqlx::{AnyConnection, Row};
+use sync_core::workorder::{Event, View};
+
+use super::rules::{ClockRow, Rule, StopKind, TimedEvent};
+
+/// Clamps a device time into `[lower, upper]`. Returns the field time and how far outside
+/// the bounds the device time was: positive when ahead of the receipt, negative when before
+/// the device's previous contact, zero inside.
+pub fn clamp(device_at: i64, lower: i64, upper: i64) -> (i64, i64) {
+    let lower = lower.min(upper);
+    if device_at > upper {
+        (upper, device_at - upper)
+    } else if device_at < lower {
+        (lower, device_at - lower)
+    } else {
+        (device_at, 0)
+    }
+}
+
+/// A device's sync as the clock sees it.
+pub struct Arrival<'a> {
+    pub device: &'a str,
+    pub user: &'a str,
+    /// When the device last synced successfully, if ever.
+    pub previous_contact: Option<i64>,
+    /// When the server received this sync (service time).
+    pub now: i64,
+}
+
+/// When `device` last synced.
+pub async fn previous_contact(conn: &mut AnyConnection, device: &str) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT last_contact_at FROM devices WHERE device_id = $1")
+        .bind(device)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Records when new events uploaded by a device arrived and when they happened in the field.
+/// An event cannot have happened before the work order existed or, since every sync sends
+/// everything, before the device's previous contact; nor after it reached the server.
+/// Returns the offset of the device time furthest outside those bounds (see [`clamp`]).
+pub async fn record_arrivals(
+    conn: &mut AnyConnection,
+    wo_id: &str,
+    created_at: i64,
+    events: &[&Event],
+    a: &Arrival<'_>,
+) -> sqlx::Result<i64> {
+    let lower = a.previous_contact.unwrap_or(created_at).max(created_at);
+    let mut worst = 0i64;
+    for e in events {
+        let (field_at, off) = clamp(e.at, lower, a.now);
+        if off.abs() > worst.abs() {
+            worst = off;
+        }
+        sqlx::query(
+            "INSERT INTO event_times (wo_id, event_id, device_id, device_at, received_at, field_at)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (wo_id, event_id) DO NOTHING",
+        )
+        .bind(wo_id)
+        .bind(&e.id)
+        .bind(a.device)
+        .bind(e.at)
+        .bind(a.now)
+        .bind(field_at)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(worst)
+}
+
+fn human(ms: i64) -> String {
+    let m = ms.unsigned_abs() / 60_000;
+    match (m / 60, m % 60) {
+        (0, m) => format!("{m} min"),
+        (h, 0) => format!("{h} h"),
+        (h, m) => format!("{h} h {m} min"),
+    }
+}
+
+/// Notes the device's contact. `offset` is the worst offset of the events it sent (`None`
+/// when it sent none): beyond `tolerance` the device is flagged; a sync whose events all
+/// fit clears the flag (the clock has been put right).
+pub async fn touch_device(
+    conn: &mut AnyConnection,
+    a: &Arrival<'_>,
+    offset: Option<i64>,
+    tolerance: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO devices (device_id, user_id, last_contact_at) VALUES ($1, $2, $3)
+         ON CONFLICT (device_id) DO UPDATE SET user_id = excluded.user_id, last_contact_at = excluded.last_contact_at",
+    )
+    .bind(a.device)
+    .bind(a.user)
+    .bind(a.now)
+    .execute(&mut *conn)
+    .await?;
+    match offset {
+        Some(off) if off.abs() > tolerance => {
+            let reason = if off > 0 {
+                format!(
+                    "clock {} ahead: events dated after they reached the server",
+                    human(off)
+                )
+            } else {
+                format!(
+                    "clock {} behind: events dated before the device's previous contact",
+                    human(off)
+                )
+            };
+            tracing::warn!(
+                device = a.device,
+                user = a.user,
+                offset_ms = off,
+                "device clock is off"
+            );
+            sqlx::query(
+                "UPDATE devices SET clock_skew_ms = $1, flagged_at = $2, flag_reason = $3 WHERE device_id = $4",
+            )
+            .bind(off)
+            .bind(a.now)
+            .bind(reason)
+            .bind(a.device)
+            .execute(conn)
+            .await?;
+        }
+        Some(off) => {
+            sqlx::query(
+                "UPDATE devices SET clock_skew_ms = $1, flagged_at = NULL, flag_reason = NULL WHERE device_id = $2",
+            )
+            .bind(off)
+            .bind(a.device)
+            .execute(conn)
+            .await?;
+        }
+        None => {}
+    }
+    Ok(())
+}
+
+/// The history with each event's field time. Events without a recorded time (made by the
+/// server itself, or older than this table) get their own time, never later than `now`, and
+/// that time is recorded.
+pub async fn timed_history(
+    conn: &mut AnyConnection,
+    wo_id: &str,
+    history: &[Event],
+    now: i64,
+) -> sqlx::Result<Vec<TimedEvent>> {
+    let rows = sqlx::query("SELECT event_id, field_at FROM event_times WHERE wo_id = $1")
+        .bind(wo_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut times: HashMap<String, i64> = HashMap::with_capacity(rows.len());
+    for r in rows {
+        times.insert(r.try_get("event_id")?, r.try_get("field_at")?);
+    }
+    let mut out = Vec::with_capacity(history.len());
+    for e in history {
+        let at = match times.get(&e.id) {
+            Some(&at) => at,
+            None => {
+                let at = e.at.min(now);
+                sqlx::query(
+                    "INSERT INTO event_times (wo_id, event_id, device_id, device_at, received_at, field_at)
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (wo_id, event_id) DO NOTHING",
+                )
+                .bind(wo_id)
+                .bind(&e.id)
+                .bind(&e.device)
+                .bind(e.at)
+                .bind(now)
+                .bind(at)
+                .execute(&mut *conn)
+                .await?;
+                at
+            }
+        };
+        out.push(TimedEvent {
+            event: e.clone(),
+            at,
+        });
+    }
+    Ok(out)
+}
+
+fn stop_text(s: Option<StopKind>) -> Option<&'static str> {
+    s.map(|s| match s {
+        StopKind::Met => "met",
+        StopKind::Moot => "moot",
+    })
+}
+
+type Stored = (
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+);
+
+/// Writes the work order's clock rows (only those that changed), then clears recorded
+/// breaches that the field times now show were met in time.
+pub async fn save_clocks(
+    conn: &mut AnyConnection,
+    wo_id: &str,
+    region: &str,
+    rows: &[ClockRow],
+    now: i64,
+) -> sqlx::Result<()> {
+    let stored = sqlx::query(
+        "SELECT rule, anchor, due_at, not_before, stopped_at, stopped_by, stop FROM clocks WHERE wo_id = $1",
+    )
+    .bind(wo_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut have: HashMap<(String, String), Stored> = HashMap::with_capacity(stored.len());
+    for r in stored {
+        have.insert(
+            (r.try_get("rule")?, r.try_get("anchor")?),
+            (
+                r.try_get("due_at")?,
+                r.try_get("not_before")?,
+                r.try_get("stopped_at")?,
+                r.try_get("stopped_by")?,
+                r.try_get("stop")?,
+            ),
+        );
+    }
+    let mut changed = false;
+    for row in rows {
+        let want: Stored = (
+            row.due_at,
+            row.not_before,
+            row.stopped_at,
+            row.stopped_by.clone(),
+            stop_text(row.stop).map(str::to_owned),
+        );
+        if have.get(&(row.rule.id().to_owned(), row.anchor.clone())) == Some(&want) {
+            continue;
+        }
+        changed = true;
+        sqlx::query(
+            "INSERT INTO clocks (wo_id, rule, anchor, region, technician, started_at, due_at, not_before, stopped_at, stopped_by, stop)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             ON CONFLICT (wo_id, rule, anchor) DO UPDATE SET region = excluded.region,
+               technician = excluded.technician, started_at = excluded.started_at, due_at = excluded.due_at,
+               not_before = excluded.not_before, stopped_at = excluded.stopped_at,
+               stopped_by = excluded.stopped_by, stop = excluded.stop",
+        )
+        .bind(wo_id)
+        .bind(row.rule.id())
+        .bind(&row.anchor)
+        .bind(region)
+        .bind(row.technician.clone())
+        .bind(row.started_at)
+        .bind(row.due_at)
+        .bind(row.not_before)
+        .bind(row.stopped_at)
+        .bind(row.stopped_by.clone())
+        .bind(stop_text(row.stop))
+        .execute(&mut *conn)
+        .await?;
+    }
+    if changed {
+        sqlx::query(
+            "UPDATE clocks SET cleared_at = $1
+             WHERE wo_id = $2 AND breached_at IS NOT NULL AND cleared_at IS NULL AND stop = 'met'
+               AND stopped_at <= due_at AND (not_before IS NULL OR stopped_at >= not_before)",
+        )
+        .bind(now)
+        .bind(wo_id)
+        .execute(conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Kinds of escalation to a manager.
+pub const URGENT_UNASSIGNED: &str = "urgent_unassigned";
+pub const LOW_SCORE: &str = "low_score";
+pub const URGENT_COMPLAINT: &str = "urgent_complaint";
+
+/// A stable, URL-safe id for the escalation of `kind` on `wo_id` started by `anchor`.
+pub fn escalation_id(wo_id: &str, kind: &str, anchor: &str) -> String {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(format!("{wo_id}\n{kind}\n{anchor}").as_bytes());
+    format!("esc-{}", &hex::encode(d)[..20])
+}
+
+pub struct NewEscalation<'a> {
+    pub wo_id: &'a str,
+    pub kind: &'a str,
+    pub anchor: &'a str,
+    pub region: &'a str,
+    pub reason: String,
+    pub opened_at: i64,
+    pub due_at: i64,
+}
+
+/// Opens an escalation once (its id is derived from what started it). True when new.
+pub async fn open_escalation(
+    conn: &mut AnyConnection,
+    e: &NewEscalation<'_>,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO escalations (id, wo_id, kind, anchor, region, reason, opened_at, due_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(escalation_id(e.wo_id, e.kind, e.anchor))
+    .bind(e.wo_id)
+    .bind(e.kind)
+    .bind(e.anchor)
+    .bind(e.region)
+    .bind(&e.reason)
+    .bind(e.opened_at)
+    .bind(e.due_at)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+async fn resolve_open(
+    conn: &mut AnyConnection,
+    wo_id: &str,
+    kinds: &[&str],
+    at: i64,
+    by: &str,
+    resolution: &str,
+) -> sqlx::Result<()> {
+    for kind in kinds {
+        sqlx::query(
+            "UPDATE escalations SET resolved_at = $1, resolved_by = $2, resolution = $3
+             WHERE wo_id = $4 AND kind = $5 AND resolved_at IS NULL",
+        )
+        .bind(at)
+        .bind(by)
+        .bind(resolution)
+        .bind(wo_id)
+        .bind(kind)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Opens and resolves the escalations that follow from the work order's events: a low
+/// follow-up score (with the CS-LOWSCORE clock), an urgent complaint (to the manager at
+/// once), and resolves urgent ones once someone is assigned or the order is cancelled.
+pub async fn sync_escalations(
+    conn: &mut AnyConnection,
+    view: &View,
+    rows: &[ClockRow],
+    complaint_dispatch_ms: i64,
+    now: i64,
+) -> sqlx::Result<()> {
+    let region = view.intake.region.as_str();
+    for row in rows.iter().filter(|r| r.rule == Rule::LowScore) {
+        let score = view.follow_up.as_ref().map(|f| f.score).unwrap_or(0);
+        open_escalation(
+            conn,
+            &NewEscalation {
+                wo_id: &view.id,
+                kind: LOW_SCORE,
+                anchor: &row.anchor,
+                region,
+                reason: format!(
+                    "follow-up score {score}: {}",
+                    view.follow_up
+                        .as_ref()
+                        .map(|f| f.comment.as_str())
+                        .unwrap_or("")
+                ),
+                opened_at: row.started_at,
+                due_at: row.due_at,
+            },
+        )
+        .await?;
+        if let (Some(at), Some(stop)) = (row.stopped_at, row.stop) {
+            let (by, what) = match (&view.escalation_handled, stop) {
+                (Some(h), StopKind::Met) => (h.by.user.clone(), h.action.clone()),
+                _ => (
+                    "system".to_owned(),
+                    "the work order was reopened".to_owned(),
+                ),
+            };
+            sqlx::query(
+                "UPDATE escalations SET resolved_at = $1, resolved_by = $2, resolution = $3
+                 WHERE id = $4 AND resolved_at IS NULL",
+            )
+            .bind(at)
+            .bind(by)
+            .bind(what)
+            .bind(escalation_id(&view.id, LOW_SCORE, &row.anchor))
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    if let Some(c) = view.classification.as_ref().filter(|c| c.urgent) {
+        open_escalation(
+            conn,
+            &NewEscalation {
+                wo_id: &view.id,
+                kind: URGENT_COMPLAINT,
+                anchor: &c.by.event,
+                region,
+                reason: format!("urgent complaint about {}", c.category),
+                opened_at: c.by.at.min(now),
+                due_at: c.by.at.min(now).saturating_add(complaint_dispatch_ms),
+            },
+        )
+        .await?;
+    }
+    if let Some(t) = &view.assignee {
+        resolve_open(
+            conn,
+            &view.id,
+            &[URGENT_UNASSIGNED, URGENT_COMPLAINT],
+            now,
+            "system",
+            &format!("assigned to {t}"),
+        )
+        .await?;
+    }
+    if view.cancellation.is_some() {
+        resolve_open(
+            conn,
+            &view.id,
+            &[URGENT_UNASSIGNED, URGENT_COMPLAINT, LOW_SCORE],
+            now,
+            "system",
+            "the work order was cancelled",
+        )
+        .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,278 @@
+//! Office steps on a work order through the API (the server records them in the document on
+//! the caller's behalf, as this instance's device): assign, reassign and unassign, classify a
+//! complaint, record the follow-up call. Offline office devices can record the same steps
+//! through sync; both go through the same sync-core operations and checks.
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use sync_core::workorder::{Actor, ComplaintCategory, Role, View};
+
+use crate::auth::AuthUser;
+use crate::dispatch::{explain, service, Exclusion};
+use crate::error::{ApiError, ErrorBody};
+use crate::ops::openapi::WorkOrderView;
+use crate::state::AppState;
+use crate::workorders::locked::Locked;
+use crate::workorders::scope;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/workorders/{id}/assign", web::post().to(assign))
+        .route("/v1/workorders/{id}/unassign", web::post().to(unassign))
+        .route("/v1/workorders/{id}/classify", web::post().to(classify))
+        .route("/v1/workorders/{id}/followup", web::post().to(follow_up));
+}
+
+/// Loads work order `id` for change, after checking the caller may act on it: a dispatcher
+/// only in its regions.
+async fn load_for_office(
+    conn: &mut sqlx::AnyConnection,
+    state: &AppState,
+    user: &AuthUser,
+    id: &str,
+) -> Result<Locked, ApiError> {
+    if !scope::can_see(conn, user, id).await? {
+        return Err(ApiError::NotFound(format!(
+            "no work order {id} that you can see"
+        )));
+    }
+    Locked::load(conn, id, &state.instance_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no work order {id}")))
+}
+
+fn actor(state: &AppState, user: &AuthUser) -> Actor {
+    Actor::new(user.id.clone(), user.role, state.instance_id.clone())
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignBody {
+    pub technician: String,
+    /// Required when the job already has a technician (a reassignment).
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AssignResult {
+    #[schema(value_type = Object)]
+    pub work_order: View,
+    /// Why automatic dispatch would not have chosen this technician, if it would not have
+    /// been eligible (outside the region, missing skills, at capacity, declined before).
+    /// A dispatcher may override; the reason is recorded in the dispatch log.
+    #[schema(value_type = Option<Object>)]
+    pub warning: Option<Exclusion>,
+}
+
+/// Assigns or reassigns a work order to a technician (dispatchers in their regions,
+/// managers, admins).
+#[utoipa::path(post, path = "/v1/workorders/{id}/assign", tag = "dispatch", operation_id = "assign_work_order",
+    params(("id" = String, Path, description = "The work order id.")),
+    request_body = AssignBody, security(("bearer_jwt" = [])),
+    responses(
+        (status = 200, description = "Assigned; with a warning when dispatch rules would not have chosen them.", body = AssignResult),
+        (status = 400, description = "`invalid`: a reassignment without a reason, or the same technician; \
+            `not_a_technician`: no active technician by that id; `malformed_json`.", body = ErrorBody),
+        (status = 401, description = "`unauthorized` or `token_expired`.", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not a dispatcher, manager or admin.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such work order the caller can see.", body = ErrorBody),
+        (status = 409, description = "`wrong_state`: signed or completed work orders keep their technician.", body = ErrorBody),
+    ))]
+async fn assign(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<String>,
+    body: web::Json<AssignBody>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(
+        &[Role::Dispatcher, Role::Manager, Role::Admin],
+        "assign work orders",
+    )?;
+    let id = id.into_inner();
+    let body = body.into_inner();
+    let mut tx = state.db.pool.begin().await?;
+    let now = state.clock.now(&mut tx).await?;
+    service::lock(&mut tx).await?;
+    let mut doc = load_for_office(&mut tx, &state, &user, &id).await?;
+    let before = doc.view()?;
+    let techs = service::technicians(&mut tx, None).await?;
+    let Some(tech) = techs.iter().find(|t| t.id == body.technician && t.active) else {
+        return Err(ApiError::bad(
+            "not_a_technician",
+            format!("no active technician {:?}", body.technician),
+        ));
+    };
+    let history = doc
+        .wo
+        .history()
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?;
+    let created_at = history.first().map(|e| e.at).unwrap_or(now);
+    let refused = crate::db::projection::refused_by(&history);
+    let job = service::job_of(&before, refused, created_at);
+    let mut explanation = explain(
+        &job,
+        techs
+            .iter()
+            .filter(|t| t.regions.contains(&job.region) || t.id == tech.id),
+    );
+    let warning = explanation
+        .candidates
+        .iter()
+        .find(|c| c.technician == tech.id)
+        .and_then(|c| c.excluded.clone());
+    doc.wo
+        .assign(&actor(&state, &user), &tech.id, body.reason.as_deref(), now)?;
+    let ctx = state.ctx(now);
+    let view = doc
+        .save(&mut tx, &user.id, &state.instance_id, &ctx)
+        .await?;
+    explanation.chosen = Some(tech.id.clone());
+    let decision = service::Decision {
+        work_order: id.clone(),
+        technician: Some(tech.id.clone()),
+        escalated: false,
+        cause: format!("manual by {}", user.id),
+        explanation,
+    };
+    service::log(&mut tx, &decision, now).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Ok().json(AssignResult {
+        work_order: view,
+        warning,
+    }))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonBody {
+    pub reason: String,
+}
+
+/// Takes a work order back to dispatch (dispatchers in their regions, managers, admins).
+#[utoipa::path(post, path = "/v1/workorders/{id}/unassign", tag = "dispatch", operation_id = "unassign_work_order",
+    params(("id" = String, Path, description = "The work order id.")),
+    request_body = ReasonBody, security(("bearer_jwt" = [])),
+    responses(
+        (status = 200, description = "Back to pending dispatch.", body = WorkOrderView),
+        (status = 400, description = "`invalid`: the reason is empty; `malformed_json`.", body = ErrorBody),
+        (status = 401, description = "`unauthorized` or `token_expired`.", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not a dispatcher, manager or admin.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such work order the caller can see.", body = ErrorBody),
+        (status = 409, description = "`wrong_state`: not assigned, or already signed.", body = ErrorBody),
+    ))]
+async fn unassign(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<String>,
+    body: web::Json<ReasonBody>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(
+        &[Role::Dispatcher, Role::Manager, Role::Admin],
+        "unassign work orders",
+    )?;
+    let id = id.into_inner();
+    let mut tx = state.db.pool.begin().await?;
+    let now = state.clock.now(&mut tx).await?;
+    service::lock(&mut tx).await?;
+    let mut doc = load_for_office(&mut tx, &state, &user, &id).await?;
+    doc.wo.unassign(&actor(&state, &user), &body.reason, now)?;
+    let view = doc
+        .save(&mut tx, &user.id, &state.instance_id, &state.ctx(now))
+        .await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClassifyBody {
+    /// `quality`, `attitude` or `delay`.
+    #[schema(value_type = String)]
+    pub category: ComplaintCategory,
+    pub urgent: bool,
+}
+
+/// Classifies a complaint (CS-COMPLAINT-CLASSIFY); an urgent one is escalated to the managers.
+#[utoipa::path(post, path = "/v1/workorders/{id}/classify", tag = "workorders", operation_id = "classify_complaint",
+    params(("id" = String, Path, description = "The work order id.")),
+    request_body = ClassifyBody, security(("bearer_jwt" = [])),
+    responses(
+        (status = 200, description = "Classified.", body = WorkOrderView),
+        (status = 400, description = "`invalid`: not a complaint; `malformed_json`: e.g. an unknown category.", body = ErrorBody),
+        (status = 401, description = "`unauthorized` or `token_expired`.", body = ErrorBody),
+        (status = 403, description = "`forbidden`: technicians and auditors.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such work order the caller can see.", body = ErrorBody),
+        (status = 409, description = "`wrong_state`: cancelled.", body = ErrorBody),
+    ))]
+async fn classify(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<String>,
+    body: web::Json<ClassifyBody>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(
+        &[Role::Agent, Role::Dispatcher, Role::Manager, Role::Admin],
+        "classify complaints",
+    )?;
+    let id = id.into_inner();
+    let mut tx = state.db.pool.begin().await?;
+    let now = state.clock.now(&mut tx).await?;
+    let mut doc = load_for_office(&mut tx, &state, &user, &id).await?;
+    doc.wo
+        .classify(&actor(&state, &user), body.category, body.urgent, now)?;
+    let view = doc
+        .save(&mut tx, &user.id, &state.instance_id, &state.ctx(now))
+        .await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FollowUpBody {
+    /// 1 to 5; 3 or less escalates to a manager (CS-LOWSCORE).
+    pub score: u8,
+    #[serde(default)]
+    pub comment: String,
+    #[serde(default)]
+    pub remedial: String,
+}
+
+/// Records the follow-up call of a completed work order (agents, dispatchers, managers, admins).
+#[utoipa::path(post, path = "/v1/workorders/{id}/followup", tag = "workorders", operation_id = "record_follow_up",
+    params(("id" = String, Path, description = "The work order id.")),
+    request_body = FollowUpBody, security(("bearer_jwt" = [])),
+    responses(
+        (status = 200, description = "Recorded: closed, or escalated for a low score.", body = WorkOrderView),
+        (status = 400, description = "`invalid`: the score is not 1 to 5; `malformed_json`.", body = ErrorBody),
+        (status = 401, description = "`unauthorized` or `token_expired`.", body = ErrorBody),
+        (status = 403, description = "`forbidden`: technicians and auditors.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such work order the caller can see.", body = ErrorBody),
+        (status = 409, description = "`wrong_state`: not completed, or already followed up.", body = ErrorBody),
+    ))]
+async fn follow_up(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<String>,
+    body: web::Json<FollowUpBody>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(
+        &[Role::Agent, Role::Dispatcher, Role::Manager, Role::Admin],
+        "record follow-up calls",
+    )?;
+    let id = id.into_inner();
+    let mut tx = state.db.pool.begin().await?;
+    let now = state.clock.now(&mut tx).await?;
+    let mut doc = load_for_office(&mut tx, &state, &user, &id).await?;
+    doc.wo.follow_up(
+        &actor(&state, &user),
+        body.score,
+        &body.comment,
+        &body.remedial,
+        now,
+    )?;
+    let view = doc
+        .save(&mut tx, &user.id, &state.instance_id, &state.ctx(now))
+        .await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Ok().json(view))
+}
