@@ -69,7 +69,11 @@ impl Application {
             policy: Arc::new(policy),
             clock,
         });
-        crate::clock::tick::spawn(state.clone());
+        if clock == ServiceClock::System {
+            // On a manual clock passes run when asked (`POST /v1/admin/clock/tick`), so that
+            // tests and drills decide exactly when the clock acts.
+            crate::clock::tick::spawn(state.clone());
+        }
         tracing::info!(addr = %listener.local_addr()?, database = %redact(&settings.database_url), "fieldsync server listening");
         let server = HttpServer::new(move || {
             App::new()

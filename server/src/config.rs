@@ -32,7 +32,8 @@ pub struct Cli {
     #[arg(long, env = "FIELDSYNC_POLICY")]
     pub policy: Option<PathBuf>,
     /// `system`, or `manual`: the service clock stands still until an admin advances it
-    /// (`POST /v1/admin/clock`), shared by every instance; for tests, scenarios and drills.
+    /// (`POST /v1/admin/clock`), shared by every instance, and its passes run when asked
+    /// (`POST /v1/admin/clock/tick`); for tests, scenarios and drills.
     #[arg(long, env = "FIELDSYNC_CLOCK", value_parser = ["system", "manual"])]
     pub clock: Option<String>,
     /// Print the effective service policy as TOML and exit.

@@ -5,6 +5,8 @@
 
 mod auth;
 mod blobs;
+mod clock;
+mod dispatch;
 mod durability;
 mod errors;
 mod openapi;

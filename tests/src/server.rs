@@ -239,6 +239,39 @@ impl TestServer {
             .unwrap()
     }
 
+    pub async fn patch(&self, token: &str, path: &str, body: &Value) -> reqwest::Response {
+        self.http
+            .patch(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Service time now (ms since the epoch).
+    pub async fn clock(&self, token: &str) -> i64 {
+        let v: Value = self.get(token, "/v1/clock").await.json().await.unwrap();
+        v["now"].as_i64().unwrap()
+    }
+
+    /// Moves a manual service clock forward (`"61m"`, `"2h"`); returns the new time.
+    pub async fn advance(&self, admin: &str, by: &str) -> i64 {
+        let r = self
+            .post(admin, "/v1/admin/clock", &json!({ "advance": by }))
+            .await;
+        assert_eq!(r.status(), 200, "advance the clock by {by}");
+        let v: Value = r.json().await.unwrap();
+        v["now"].as_i64().unwrap()
+    }
+
+    /// Runs one pass of the service clock; returns its report.
+    pub async fn tick(&self, admin: &str) -> Value {
+        let r = self.post(admin, "/v1/admin/clock/tick", &json!({})).await;
+        assert_eq!(r.status(), 200, "clock tick");
+        r.json().await.unwrap()
+    }
+
     /// Creates a user through the admin API, creating its regions and skills first.
     pub async fn add_user(
         &self,
@@ -280,10 +313,27 @@ impl TestServer {
         );
     }
 
-    /// Creates a work order in `region`; returns its id.
+    /// Creates a work order in `region`; returns it as the server shows it.
     pub async fn create_order(&self, token: &str, id: &str, region: &str) -> Value {
+        self.create_order_with(token, id, region, &json!({})).await
+    }
+
+    /// Creates a work order in `region` with intake fields overridden by `fields`
+    /// (e.g. `{"priority": "urgent", "service_type": "complaint"}`).
+    pub async fn create_order_with(
+        &self,
+        token: &str,
+        id: &str,
+        region: &str,
+        fields: &Value,
+    ) -> Value {
         let mut intake = serde_json::to_value(sync_core::workorder::Intake::example()).unwrap();
         intake["region"] = json!(region);
+        if let Some(fields) = fields.as_object() {
+            for (k, v) in fields {
+                intake[k] = v.clone();
+            }
+        }
         let r = self
             .post(
                 token,

@@ -1,0 +1,528 @@
+//! Dispatch through the real server: auto-dispatch on intake and on demand, the explanation
+//! of every decision, manual assignment, decline and acceptance timeout re-dispatch, urgent
+//! escalation, and the acceptance timeout recorded once by two instances.
+
+use serde_json::{json, Value};
+use sync_core::workorder::{Role, Status};
+use tests::{backends, Backend, Device, TestServer};
+
+use crate::BIN;
+
+const SKILL: &str = "washing-machines"; // what Intake::example() requires
+
+/// Admin; dispatchers of north and south; technicians a and b (north), c (south), d (north,
+/// without the skill); an agent and a manager.
+async fn company(s: &TestServer) -> String {
+    let admin = s.admin_token().await;
+    s.add_user(&admin, "disp-n", "dispatcher", &["north"], &[])
+        .await;
+    s.add_user(&admin, "disp-s", "dispatcher", &["south"], &[])
+        .await;
+    s.add_user(&admin, "tech-a", "technician", &["north"], &[SKILL])
+        .await;
+    s.add_user(&admin, "tech-b", "technician", &["north"], &[SKILL])
+        .await;
+    s.add_user(&admin, "tech-c", "technician", &["south"], &[SKILL])
+        .await;
+    s.add_user(&admin, "tech-d", "technician", &["north"], &["ovens"])
+        .await;
+    s.add_user(&admin, "agent-1", "agent", &[], &[]).await;
+    s.add_user(&admin, "mgr-1", "manager", &[], &[]).await;
+    admin
+}
+
+async fn token(s: &TestServer, user: &str) -> String {
+    s.token(user, &format!("{user}-password"), None).await
+}
+
+async fn device(s: &TestServer, user: &str, role: Role, dev: &str) -> Device {
+    let token = s.token(user, &format!("{user}-password"), Some(dev)).await;
+    Device::new(user, role, dev, token)
+}
+
+async fn explain(s: &TestServer, token: &str, id: &str) -> Value {
+    let r = s.get(token, &format!("/v1/workorders/{id}/explain")).await;
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+fn candidate<'a>(e: &'a Value, tech: &str) -> &'a Value {
+    e["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["technician"] == tech)
+        .unwrap_or_else(|| panic!("{tech} not among the candidates: {e}"))
+}
+
+fn policy_file(name: &str, text: &str) -> String {
+    let path = std::env::temp_dir().join(format!(
+        "fieldsync-policy-{}-{name}.toml",
+        std::process::id()
+    ));
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+#[tokio::test]
+async fn intake_assigns_the_least_loaded_eligible_technician_and_explains_why() {
+    for backend in backends() {
+        let s = TestServer::start(BIN, &backend).await;
+        let admin = company(&s).await;
+        // tech-e holds the skill in north but is deactivated.
+        s.add_user(&admin, "tech-e", "technician", &["north"], &[SKILL])
+            .await;
+        let r = s
+            .patch(&admin, "/v1/admin/users/tech-e", &json!({"active": false}))
+            .await;
+        assert_eq!(r.status(), 200);
+        let agent = token(&s, "agent-1").await;
+
+        // Equal loads: the id decides (a); then b has less load; then a again (ties by id).
+        let mut got = vec![];
+        for id in ["WO-1", "WO-2", "WO-3"] {
+            let v = s.create_order(&agent, id, "north").await;
+            got.push(v["assignee"].as_str().unwrap().to_owned());
+        }
+        assert_eq!(got, ["tech-a", "tech-b", "tech-a"]);
+
+        let disp = token(&s, "disp-n").await;
+        let e = explain(&s, &disp, "WO-2").await;
+        assert_eq!(e["assignee"], "tech-b");
+        let first = &e["decisions"][0];
+        assert_eq!(first["cause"], "intake");
+        assert_eq!(first["technician"], "tech-b");
+        let why = &first["explanation"];
+        assert_eq!(why["chosen"], "tech-b");
+        assert_eq!(candidate(why, "tech-b")["rank"], 1);
+        assert_eq!(candidate(why, "tech-a")["rank"], 2);
+        assert_eq!(candidate(why, "tech-a")["open"], 1);
+        assert_eq!(
+            candidate(why, "tech-d")["excluded"],
+            json!({"reason": "missing_skills", "skills": [SKILL]})
+        );
+        assert_eq!(
+            candidate(why, "tech-e")["excluded"],
+            json!({"reason": "inactive"})
+        );
+        assert!(
+            why["candidates"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|c| c["technician"] != "tech-c"),
+            "technicians of other regions are not candidates: {why}"
+        );
+        // The live explanation counts the loads as they are now.
+        assert_eq!(candidate(&e["now"], "tech-a")["open"], 2);
+
+        // A technician has no explanations; a dispatcher of another region sees nothing.
+        let a = token(&s, "tech-a").await;
+        assert_eq!(s.get(&a, "/v1/workorders/WO-2/explain").await.status(), 403);
+        let south = token(&s, "disp-s").await;
+        assert_eq!(
+            s.get(&south, "/v1/workorders/WO-2/explain").await.status(),
+            404
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_batch_serves_urgent_first_fills_capacity_and_escalates_urgent_jobs_nobody_can_take() {
+    for backend in backends() {
+        let policy = policy_file(
+            &format!("batch-{}", backend.name()),
+            "[dispatch]\nauto_on_intake = false\n",
+        );
+        let s = TestServer::start_with_env(BIN, &backend, &[("FIELDSYNC_POLICY", &policy)]).await;
+        let admin = company(&s).await;
+        for (t, cap) in [("tech-a", 2), ("tech-b", 1)] {
+            let r = s
+                .patch(
+                    &admin,
+                    &format!("/v1/admin/users/{t}"),
+                    &json!({"capacity": cap}),
+                )
+                .await;
+            assert_eq!(r.status(), 200);
+        }
+        let agent = token(&s, "agent-1").await;
+        for id in ["WO-1", "WO-2", "WO-3"] {
+            let v = s.create_order(&agent, id, "north").await;
+            assert!(v["assignee"].is_null(), "no dispatch on intake by policy");
+        }
+        s.create_order_with(&agent, "WO-4", "north", &json!({"priority": "urgent"}))
+            .await;
+        s.create_order_with(&agent, "WO-S", "south", &json!({"priority": "vip"}))
+            .await;
+
+        // A dispatcher runs only its regions.
+        let south = token(&s, "disp-s").await;
+        let r = s
+            .post(&south, "/v1/dispatch/auto", &json!({"region": "north"}))
+            .await;
+        assert_eq!(r.status(), 403);
+        let tech = token(&s, "tech-a").await;
+        assert_eq!(
+            s.post(&tech, "/v1/dispatch/auto", &json!({}))
+                .await
+                .status(),
+            403
+        );
+
+        let disp = token(&s, "disp-n").await;
+        let r = s.post(&disp, "/v1/dispatch/auto", &json!({})).await;
+        assert_eq!(r.status(), 200);
+        let report: Value = r.json().await.unwrap();
+        assert_eq!(report["considered"], 4, "north only: {report}");
+        assert_eq!(
+            (
+                &report["assigned"],
+                &report["waiting"],
+                &report["escalated"]
+            ),
+            (&json!(3), &json!(1), &json!(0))
+        );
+        let order: Vec<(&str, Option<&str>)> = report["decisions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| (d["work_order"].as_str().unwrap(), d["technician"].as_str()))
+            .collect();
+        // Urgent first; a (0/2) then b (0/1) then a (1/2 < 1/1); nobody has room for WO-3.
+        assert_eq!(
+            order,
+            [
+                ("WO-4", Some("tech-a")),
+                ("WO-1", Some("tech-b")),
+                ("WO-2", Some("tech-a")),
+                ("WO-3", None)
+            ]
+        );
+        let e = explain(&s, &disp, "WO-3").await;
+        assert_eq!(
+            candidate(&e["decisions"][0]["explanation"], "tech-a")["excluded"],
+            json!({"reason": "at_capacity", "open": 2, "capacity": 2})
+        );
+
+        // An urgent job nobody has room for escalates to the managers at once.
+        s.create_order_with(&agent, "WO-5", "north", &json!({"priority": "urgent"}))
+            .await;
+        let report: Value = s
+            .post(&disp, "/v1/dispatch/auto", &json!({"region": "north"}))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(report["escalated"], 1, "{report}");
+        let mgr = token(&s, "mgr-1").await;
+        let open: Vec<Value> = s.get(&mgr, "/v1/escalations").await.json().await.unwrap();
+        assert_eq!(open.len(), 1, "{open:?}");
+        assert_eq!(open[0]["kind"], "urgent_unassigned");
+        assert_eq!(open[0]["wo_id"], "WO-5");
+        // Running the batch again does not escalate the same job twice.
+        s.post(&disp, "/v1/dispatch/auto", &json!({})).await;
+        let open: Vec<Value> = s.get(&mgr, "/v1/escalations").await.json().await.unwrap();
+        assert_eq!(open.len(), 1);
+        // Capacity frees up: the manager's next run assigns it, and the escalation resolves.
+        s.patch(&admin, "/v1/admin/users/tech-b", &json!({"capacity": 3}))
+            .await;
+        let report: Value = s
+            .post(&mgr, "/v1/dispatch/auto", &json!({}))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            report["decisions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|d| d["work_order"] == "WO-5" && d["technician"] == "tech-b"),
+            "{report}"
+        );
+        let open: Vec<Value> = s.get(&mgr, "/v1/escalations").await.json().await.unwrap();
+        assert!(open.is_empty(), "{open:?}");
+        let all: Vec<Value> = s
+            .get(&mgr, "/v1/escalations?open=false")
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(all[0]["resolution"], "assigned to tech-b");
+        let _ = std::fs::remove_file(&policy);
+    }
+}
+
+#[tokio::test]
+async fn dispatchers_assign_reassign_and_unassign_only_in_their_regions() {
+    for backend in backends() {
+        let s = TestServer::start(BIN, &backend).await;
+        let admin = company(&s).await;
+        let agent = token(&s, "agent-1").await;
+        let v = s.create_order(&agent, "WO-1", "north").await;
+        assert_eq!(v["assignee"], "tech-a");
+        let disp = token(&s, "disp-n").await;
+        let south = token(&s, "disp-s").await;
+        let path = "/v1/workorders/WO-1/assign";
+
+        let r = s.post(&south, path, &json!({"technician": "tech-b"})).await;
+        assert_eq!(r.status(), 404, "not the south dispatcher's work order");
+        let r = s.post(&disp, path, &json!({"technician": "tech-b"})).await;
+        assert_eq!(r.status(), 400, "a reassignment needs a reason");
+        let body: Value = r.json().await.unwrap();
+        assert!(
+            body["message"].as_str().unwrap().contains("reason"),
+            "{body}"
+        );
+        let r = s
+            .post(
+                &disp,
+                path,
+                &json!({"technician": "agent-1", "reason": "x"}),
+            )
+            .await;
+        assert_eq!(r.status(), 400);
+        assert_eq!(
+            r.json::<Value>().await.unwrap()["error"],
+            "not_a_technician"
+        );
+
+        let r = s
+            .post(
+                &disp,
+                path,
+                &json!({"technician": "tech-b", "reason": "a is ill"}),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["work_order"]["assignee"], "tech-b");
+        assert!(v["warning"].is_null());
+
+        // An override outside the rules is allowed, with the reason it breaks them.
+        let r = s
+            .post(
+                &disp,
+                path,
+                &json!({"technician": "tech-d", "reason": "d knows the customer"}),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["warning"]["reason"], "missing_skills");
+
+        let r = s
+            .post(
+                &disp,
+                "/v1/workorders/WO-1/unassign",
+                &json!({"reason": ""}),
+            )
+            .await;
+        assert_eq!(r.status(), 400);
+        let r = s
+            .post(
+                &disp,
+                "/v1/workorders/WO-1/unassign",
+                &json!({"reason": "customer asked to wait"}),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["status"], "pending_dispatch");
+        assert!(v["assignee"].is_null());
+        let r = s
+            .post(
+                &disp,
+                "/v1/workorders/WO-1/unassign",
+                &json!({"reason": "again"}),
+            )
+            .await;
+        assert_eq!(r.status(), 409);
+        assert_eq!(r.json::<Value>().await.unwrap()["error"], "wrong_state");
+
+        let e = explain(&s, &admin, "WO-1").await;
+        let causes: Vec<&str> = e["decisions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["cause"].as_str().unwrap())
+            .collect();
+        assert_eq!(causes, ["intake", "manual by disp-n", "manual by disp-n"]);
+    }
+}
+
+#[tokio::test]
+async fn a_decline_sends_the_job_to_the_next_technician() {
+    for backend in backends() {
+        let s = TestServer::start(BIN, &backend).await;
+        company(&s).await;
+        let agent = token(&s, "agent-1").await;
+        let v = s.create_order(&agent, "WO-1", "north").await;
+        assert_eq!(v["assignee"], "tech-a");
+
+        let mut a = device(&s, "tech-a", Role::Technician, "phone-a").await;
+        a.sync(&s).await.unwrap();
+        let now = s.clock(&agent).await;
+        a.act("WO-1", |wo, me| {
+            wo.decline(me, "van broke down", now).unwrap()
+        });
+        a.sync(&s).await.unwrap();
+        let synced = a.sync(&s).await.unwrap();
+        assert_eq!(synced.removed, ["WO-1"], "the job left A's device");
+        assert!(a.docs.is_empty());
+
+        let disp = token(&s, "disp-n").await;
+        let e = explain(&s, &disp, "WO-1").await;
+        assert_eq!(e["assignee"], "tech-b");
+        let last = e["decisions"].as_array().unwrap().last().unwrap();
+        assert_eq!(last["cause"], "decline");
+        assert_eq!(
+            candidate(&last["explanation"], "tech-a")["excluded"],
+            json!({"reason": "refused"})
+        );
+        let mut b = device(&s, "tech-b", Role::Technician, "phone-b").await;
+        b.sync(&s).await.unwrap();
+        assert_eq!(b.view("WO-1").status, Status::Assigned);
+
+        // B declines too: nobody is left in north with the skill; a normal job waits.
+        b.act("WO-1", |wo, me| wo.decline(me, "no time", now).unwrap());
+        b.sync(&s).await.unwrap();
+        let v: Value = s
+            .get(&disp, "/v1/workorders/WO-1")
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["status"], "pending_dispatch");
+        let mgr = token(&s, "mgr-1").await;
+        let open: Vec<Value> = s.get(&mgr, "/v1/escalations").await.json().await.unwrap();
+        assert!(open.is_empty(), "normal jobs wait without escalating");
+    }
+}
+
+#[tokio::test]
+async fn an_unaccepted_job_times_out_after_an_hour_once_and_goes_to_the_next_technician() {
+    for backend in backends() {
+        let s = TestServer::start_with_env(BIN, &backend, &[("FIELDSYNC_CLOCK", "manual")]).await;
+        let admin = company(&s).await;
+        let agent = token(&s, "agent-1").await;
+        let v = s.create_order(&agent, "WO-1", "north").await;
+        assert_eq!(v["assignee"], "tech-a");
+
+        s.advance(&admin, "59m").await;
+        let t = s.tick(&admin).await;
+        assert!(t["timed_out"].as_array().unwrap().is_empty(), "{t}");
+        s.advance(&admin, "2m").await;
+        let t = s.tick(&admin).await;
+        assert_eq!(t["timed_out"], json!(["WO-1"]), "{t}");
+        let rules: Vec<&str> = t["breaches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["rule"].as_str().unwrap())
+            .collect();
+        assert_eq!(rules, ["CS-ACCEPT"]);
+        assert_eq!(t["redispatched"][0]["technician"], "tech-b");
+        assert_eq!(t["redispatched"][0]["cause"], "timeout");
+
+        // Exactly once: the next pass records nothing new.
+        let t = s.tick(&admin).await;
+        assert!(t["breaches"].as_array().unwrap().is_empty(), "{t}");
+
+        let v: Value = s
+            .get(&admin, "/v1/workorders/WO-1")
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["assignee"], "tech-b");
+        assert_eq!(v["status"], "assigned");
+        let breaches: Vec<Value> = s.get(&admin, "/v1/breaches").await.json().await.unwrap();
+        assert_eq!(breaches.len(), 1, "{breaches:?}");
+        assert_eq!(breaches[0]["technician"], "tech-a");
+
+        // A's phone, offline all along, learns the job was taken back.
+        let mut a = device(&s, "tech-a", Role::Technician, "phone-a").await;
+        a.sync(&s).await.unwrap();
+        assert!(a.docs.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn an_urgent_job_nobody_can_take_escalates_at_intake() {
+    for backend in backends() {
+        let s = TestServer::start(BIN, &backend).await;
+        company(&s).await;
+        let agent = token(&s, "agent-1").await;
+        // East has no technicians at all.
+        let admin = s.admin_token().await;
+        s.add_user(&admin, "disp-e", "dispatcher", &["east"], &[])
+            .await;
+        let v = s
+            .create_order_with(&agent, "WO-E", "east", &json!({"priority": "urgent"}))
+            .await;
+        assert!(v["assignee"].is_null());
+        let normal = s.create_order(&agent, "WO-E2", "east").await;
+        assert!(normal["assignee"].is_null());
+        let mgr = token(&s, "mgr-1").await;
+        let open: Vec<Value> = s.get(&mgr, "/v1/escalations").await.json().await.unwrap();
+        assert_eq!(open.len(), 1, "only the urgent one: {open:?}");
+        assert_eq!(open[0]["wo_id"], "WO-E");
+        assert!(open[0]["due_at"].as_i64().unwrap() > open[0]["opened_at"].as_i64().unwrap());
+        // The dispatcher of east sees it; the one of north does not.
+        let east = token(&s, "disp-e").await;
+        let mine: Vec<Value> = s.get(&east, "/v1/escalations").await.json().await.unwrap();
+        assert_eq!(mine.len(), 1);
+        let north = token(&s, "disp-n").await;
+        let theirs: Vec<Value> = s.get(&north, "/v1/escalations").await.json().await.unwrap();
+        assert!(theirs.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn two_instances_running_the_clock_at_once_time_each_job_out_exactly_once() {
+    let Some(backend) = backends()
+        .into_iter()
+        .find(|b| matches!(b, Backend::Postgres(_)))
+    else {
+        eprintln!("skipped: FIELDSYNC_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let s1 = TestServer::start_with_env(BIN, &backend, &[("FIELDSYNC_CLOCK", "manual")]).await;
+    let s2 = s1.another_instance().await;
+    let admin = company(&s1).await;
+    let agent = token(&s1, "agent-1").await;
+    let ids: Vec<String> = (0..8).map(|i| format!("WO-{i}")).collect();
+    for id in &ids {
+        s1.create_order(&agent, id, "north").await;
+    }
+    s1.advance(&admin, "2h").await;
+    let (t1, t2) = tokio::join!(s1.tick(&admin), s2.tick(&admin));
+    let count = |t: &Value, k: &str| t[k].as_array().unwrap().len();
+    assert_eq!(
+        count(&t1, "timed_out") + count(&t2, "timed_out"),
+        ids.len(),
+        "{t1}\n{t2}"
+    );
+    assert_eq!(
+        count(&t1, "redispatched") + count(&t2, "redispatched"),
+        ids.len()
+    );
+    // Every document holds exactly one timeout, whichever instance recorded it.
+    let mut disp = device(&s1, "disp-n", Role::Dispatcher, "pc-n").await;
+    disp.sync(&s2).await.unwrap();
+    for id in &ids {
+        let wo = sync_core::workorder::WorkOrder::from_automerge(disp.docs[id].0.clone());
+        let timeouts = wo
+            .history()
+            .unwrap()
+            .iter()
+            .filter(|e| e.kind.name() == "accept_timed_out")
+            .count();
+        assert_eq!(timeouts, 1, "{id}");
+    }
+    let breaches: Vec<Value> = s2.get(&admin, "/v1/breaches").await.json().await.unwrap();
+    let accept = breaches.iter().filter(|b| b["rule"] == "CS-ACCEPT").count();
+    assert_eq!(accept, ids.len(), "one CS-ACCEPT breach per job");
+}
