@@ -62,6 +62,9 @@ enum Op {
     Cancel,
     Reopen,
     Resolve(u8),
+    Classify(u8),
+    /// A manager handles a low score's escalation (the actor's device, manager role).
+    HandleEscalation,
 }
 
 #[derive(Debug, Clone)]
@@ -100,6 +103,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (1..=5u8).prop_map(Op::FollowUp),
         1 => Just(Op::Reopen),
         1 => any::<u8>().prop_map(Op::Resolve),
+        1 => any::<u8>().prop_map(Op::Classify),
+        1 => Just(Op::HandleEscalation),
     ]
 }
 
@@ -134,6 +139,7 @@ fn next_step(view: &View, actor: &Actor, n: u8) -> Op {
         return match view.status {
             Status::PendingDispatch => Op::Assign(n.is_multiple_of(2)),
             Status::Completed => Op::FollowUp(1 + n % 5),
+            Status::Escalated => Op::HandleEscalation,
             _ if view.open_conflicts().next().is_some() => Op::Resolve(n),
             _ => Op::Note(u16::from(n)),
         };
@@ -250,6 +256,14 @@ fn perform(doc: &mut Automerge, actor: &Actor, op: &Op, now: i64, rec: &mut Reco
             Some(c) => wo.resolve_conflict(actor, &c, "looked at it", now),
             None => return restore(doc, wo),
         },
+        Op::Classify(n) => {
+            let category = ComplaintCategory::ALL[usize::from(*n) % ComplaintCategory::ALL.len()];
+            wo.classify(actor, category, n.is_multiple_of(2), now)
+        }
+        Op::HandleEscalation => {
+            let manager = Actor::new("mgr-1", Role::Manager, actor.device.as_str());
+            wo.handle_escalation(&manager, "low-score", "called back", now)
+        }
         Op::Next(_) => unreachable!("resolved above"),
     };
     match result {
@@ -292,8 +306,17 @@ fn run(devices: usize, docs: usize, steps: &[Step]) {
     let mut net = Network::new();
     let office = Actor::new("agent-0", Role::Agent, "server-1");
     let ids: Vec<String> = (0..docs).map(|i| format!("WO-{i}")).collect();
-    for id in &ids {
-        let wo = WorkOrder::create(id, &office, Intake::example(), T0).unwrap();
+    for (i, id) in ids.iter().enumerate() {
+        // Every other work order is a complaint, so that classifications happen too.
+        let intake = Intake {
+            service_type: if i % 2 == 1 {
+                ServiceType::Complaint
+            } else {
+                ServiceType::Repair
+            },
+            ..Intake::example()
+        };
+        let wo = WorkOrder::create(id, &office, intake, T0).unwrap();
         *net.server_mut().create_doc(id) = wo.into_automerge();
     }
     for d in 0..devices {
