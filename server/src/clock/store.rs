@@ -333,19 +333,19 @@ async fn resolve_open(
     by: &str,
     resolution: &str,
 ) -> sqlx::Result<()> {
-    for kind in kinds {
-        sqlx::query(
-            "UPDATE escalations SET resolved_at = $1, resolved_by = $2, resolution = $3
-             WHERE wo_id = $4 AND kind = $5 AND resolved_at IS NULL",
-        )
-        .bind(at)
-        .bind(by)
-        .bind(resolution)
-        .bind(wo_id)
-        .bind(kind)
-        .execute(&mut *conn)
-        .await?;
-    }
+    // The kinds are this module's constants, never input.
+    let kinds: Vec<String> = kinds.iter().map(|k| format!("'{k}'")).collect();
+    sqlx::query(&format!(
+        "UPDATE escalations SET resolved_at = $1, resolved_by = $2, resolution = $3
+         WHERE wo_id = $4 AND kind IN ({}) AND resolved_at IS NULL",
+        kinds.join(",")
+    ))
+    .bind(at)
+    .bind(by)
+    .bind(resolution)
+    .bind(wo_id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
