@@ -315,3 +315,47 @@ async fn two_server_instances_on_one_postgres_never_lose_each_others_merges() {
         }
     }
 }
+
+#[tokio::test]
+async fn many_devices_syncing_at_once_all_succeed() {
+    for backend in backends() {
+        let s = TestServer::start(BIN, &backend).await;
+        company(&s).await;
+        let admin = s.admin_token().await;
+        let mut devices = Vec::new();
+        for i in 0..8 {
+            let user = format!("agent-{i}x");
+            s.add_user(&admin, &user, "agent", &[], &[]).await;
+            let mut d = device(&s, &user, Role::Agent, &format!("pc-{i}")).await;
+            d.sync(&s).await.unwrap();
+            devices.push(d);
+        }
+        for round in 0..3 {
+            for (i, d) in devices.iter_mut().enumerate() {
+                for id in ["WO-N1", "WO-N2", "WO-S1"] {
+                    d.act(id, |wo, me| {
+                        let text = format!("{} [{i}/{round}]", wo.view().unwrap().notes);
+                        wo.edit_notes(me, &text, 1_000).unwrap()
+                    });
+                }
+            }
+            let results =
+                futures_util::future::join_all(devices.iter_mut().map(|d| d.sync(&s))).await;
+            for r in results {
+                r.unwrap_or_else(|e| panic!("{} sync failed: {e:?}", backend.name()));
+            }
+        }
+        for d in &mut devices {
+            d.sync(&s).await.unwrap();
+        }
+        let notes = server_view(&s, "WO-N1").await["notes"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        for i in 0..8 {
+            for round in 0..3 {
+                assert!(notes.contains(&format!("[{i}/{round}]")), "{notes}");
+            }
+        }
+    }
+}

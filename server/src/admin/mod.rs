@@ -290,7 +290,7 @@ pub(crate) async fn update_user(
             .map_err(|e| ApiError::Internal(anyhow::anyhow!("hashing: {e}")))?;
     }
     drop(conn);
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     db::users::update(&mut tx, &row).await?;
     if patch.active == Some(false) || patch.password.is_some() {
         db::tokens::revoke_user(&mut tx, &id).await?;

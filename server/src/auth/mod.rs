@@ -286,7 +286,7 @@ async fn refresh_token(
     let parsed = refresh::parse(&body.refresh_token)
         .map_err(|e| ApiError::Unauthorized(format!("refresh token refused: {e}")))?;
     let now = now_ms();
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     // Locking the family row serializes concurrent refreshes of one family.
     let Some(family) = db::tokens::lock(&mut tx, parsed.family_id.as_str()).await? else {
         return Err(ApiError::Unauthorized(
@@ -367,7 +367,7 @@ async fn logout(
 ) -> Result<HttpResponse, ApiError> {
     let parsed = refresh::parse(&body.refresh_token)
         .map_err(|e| ApiError::Unauthorized(format!("refresh token refused: {e}")))?;
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     if let Some(f) = db::tokens::lock(&mut tx, parsed.family_id.as_str()).await? {
         if refresh::hashes_equal(&f.current_hash, &parsed.hash) {
             db::tokens::revoke(&mut tx, &f.family_id).await?;
@@ -433,7 +433,7 @@ async fn change_password(
     let hash = blocking(move || password::hash_password(&new))
         .await?
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("hashing: {e}")))?;
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     db::users::set_password(&mut tx, &user.id, &hash).await?;
     db::tokens::revoke_user(&mut tx, &user.id).await?;
     tx.commit().await?;

@@ -91,7 +91,7 @@ async fn advance_clock(
     let by = humantime_serde::re::humantime::parse_duration(body.advance.trim())
         .map_err(|e| ApiError::bad("bad_duration", format!("{:?}: {e}", body.advance)))?;
     let by = i64::try_from(by.as_millis()).map_err(|_| ApiError::bad("bad_duration", "too far"))?;
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let now = state.clock.advance(&mut tx, by).await?;
     tx.commit().await?;
     Ok(HttpResponse::Ok().json(ClockInfo {
@@ -265,7 +265,7 @@ async fn resolve(
     if action.trim().is_empty() {
         return Err(ApiError::bad("invalid", "the action must not be empty"));
     }
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let now = state.clock.now(&mut tx).await?;
     let found: Option<EscalationRow> = sqlx::query_as(
         "SELECT id, wo_id, kind, region, reason, opened_at, due_at, resolved_at, resolved_by, resolution

@@ -71,11 +71,14 @@ pub async fn run_once(state: &AppState) -> Result<TickReport, ApiError> {
         let running = row.try_get::<Option<i64>, _>("stopped_at")?.is_none();
         let accept = running && rule == Rule::Accept.id();
 
-        let mut tx = state.db.pool.begin().await?;
-        if accept {
-            // Dispatch lock before any document lock, as everywhere.
+        let mut tx = state.db.begin_write().await?;
+        // Lock order, as everywhere: the dispatch lock, then the document, then its rows.
+        let doc = if accept {
             service::lock(&mut tx).await?;
-        }
+            Locked::load(&mut tx, &wo_id, &state.instance_id).await?
+        } else {
+            None
+        };
         let recorded = sqlx::query(
             "UPDATE clocks SET breached_at = $1 WHERE wo_id = $2 AND rule = $3 AND anchor = $4 AND breached_at IS NULL",
         )
@@ -92,12 +95,10 @@ pub async fn run_once(state: &AppState) -> Result<TickReport, ApiError> {
             continue;
         }
         tracing::info!(work_order = %wo_id, %rule, %anchor, due_at, "service clock: breach recorded");
-        if accept {
-            if let Some(t) = technician.as_deref() {
-                if let Some(d) = time_out(state, &mut tx, &wo_id, t, now).await? {
-                    report.timed_out.push(wo_id.clone());
-                    report.redispatched.push(d);
-                }
+        if let (Some(doc), Some(t)) = (doc, technician.as_deref()) {
+            if let Some(d) = time_out(state, &mut tx, doc, t, now).await? {
+                report.timed_out.push(wo_id.clone());
+                report.redispatched.push(d);
             }
         }
         tx.commit().await?;
@@ -116,14 +117,12 @@ pub async fn run_once(state: &AppState) -> Result<TickReport, ApiError> {
 async fn time_out(
     state: &AppState,
     tx: &mut sqlx::AnyConnection,
-    wo_id: &str,
+    mut doc: Locked,
     technician: &str,
     now: i64,
 ) -> Result<Option<Decision>, ApiError> {
-    let Some(mut doc) = Locked::load(tx, wo_id, &state.instance_id).await? else {
-        return Ok(None);
-    };
     let view = doc.view()?;
+    let wo_id = view.id.clone();
     if view.status != Status::Assigned || view.assignee.as_deref() != Some(technician) {
         return Ok(None);
     }

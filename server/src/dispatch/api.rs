@@ -71,7 +71,7 @@ async fn auto(
     } else {
         serde_json::from_slice(&body).map_err(|e| ApiError::bad("malformed_json", e.to_string()))?
     };
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let now = state.clock.now(&mut tx).await?;
     let regions = scope::office_regions(&mut tx, &user, body.region.as_deref()).await?;
     service::lock(&mut tx).await?;

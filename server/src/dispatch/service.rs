@@ -297,7 +297,7 @@ pub async fn redispatch_returned(
     state: &crate::state::AppState,
     id: &str,
 ) -> Result<Option<Decision>, ApiError> {
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let now = state.clock.now(&mut tx).await?;
     lock(&mut tx).await?;
     let Some(doc) = Locked::load(&mut tx, id, &state.instance_id).await? else {

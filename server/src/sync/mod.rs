@@ -83,7 +83,7 @@ async fn sync_handler(
     // Jobs given back by their technician in this request: re-dispatched after the commit.
     let mut returned: Vec<String> = Vec::new();
 
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let now = state.clock.now(&mut tx).await?;
     let ctx = state.ctx(now);
     let arrival = clock_store::Arrival {

@@ -89,7 +89,7 @@ async fn assign(
     )?;
     let id = id.into_inner();
     let body = body.into_inner();
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let now = state.clock.now(&mut tx).await?;
     service::lock(&mut tx).await?;
     let mut doc = load_for_office(&mut tx, &state, &user, &id).await?;
@@ -170,7 +170,7 @@ async fn unassign(
         "unassign work orders",
     )?;
     let id = id.into_inner();
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let now = state.clock.now(&mut tx).await?;
     service::lock(&mut tx).await?;
     let mut doc = load_for_office(&mut tx, &state, &user, &id).await?;
@@ -214,7 +214,7 @@ async fn classify(
         "classify complaints",
     )?;
     let id = id.into_inner();
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let now = state.clock.now(&mut tx).await?;
     let mut doc = load_for_office(&mut tx, &state, &user, &id).await?;
     doc.wo
@@ -260,7 +260,7 @@ async fn follow_up(
         "record follow-up calls",
     )?;
     let id = id.into_inner();
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let now = state.clock.now(&mut tx).await?;
     let mut doc = load_for_office(&mut tx, &state, &user, &id).await?;
     doc.wo.follow_up(

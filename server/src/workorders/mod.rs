@@ -98,7 +98,7 @@ async fn create(
     let actor = Actor::new(user.id.clone(), user.role, state.instance_id.clone());
     let wo = WorkOrder::create(&id, &actor, body.intake, now)
         .map_err(|e| ApiError::bad("invalid_work_order", e.to_string()))?;
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let auto = state.policy.dispatch.auto_on_intake;
     if auto {
         dispatch::service::lock(&mut tx).await?;
