@@ -243,7 +243,10 @@ async fn technicians(
     let mut today: HashMap<String, Vec<TodayJob>> = HashMap::new();
     for j in jobs {
         let start: Option<i64> = j.try_get("appointment_start")?;
-        if start.is_some_and(|s| s < day_start || s >= day_start + DAY_MS) {
+        let region: String = j.try_get("region")?;
+        if start.is_some_and(|s| s < day_start || s >= day_start + DAY_MS)
+            || !scope::covers(&regions, &region)
+        {
             continue;
         }
         today
@@ -252,7 +255,7 @@ async fn technicians(
             .push(TodayJob {
                 id: j.try_get("id")?,
                 status: j.try_get("status")?,
-                region: j.try_get("region")?,
+                region,
                 customer_name: j.try_get("customer_name")?,
                 appointment_start: start,
             });

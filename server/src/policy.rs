@@ -74,8 +74,6 @@ pub struct ClockPolicy {
     /// CS-LOWSCORE: a manager handles a low satisfaction score within this after the follow-up.
     #[serde(with = "humantime_serde")]
     pub low_score: Duration,
-    /// CS-LOWSCORE: scores up to and including this one are low (1 to 4).
-    pub low_score_max: u8,
     /// CS-COMPLAINT-CLASSIFY: a complaint is classified within this after intake.
     #[serde(with = "humantime_serde")]
     pub complaint_classify: Duration,
@@ -115,7 +113,6 @@ impl Default for ClockPolicy {
             followup_earliest: Duration::from_secs(24 * HOUR),
             followup: Duration::from_secs(72 * HOUR),
             low_score: Duration::from_secs(2 * HOUR),
-            low_score_max: 3,
             complaint_classify: Duration::from_secs(30 * MINUTE),
             complaint_dispatch: Duration::from_secs(HOUR),
             complaint_solution: Duration::from_secs(24 * HOUR),
@@ -279,12 +276,6 @@ impl Policy {
                 ),
             ));
         }
-        if !(1..=4).contains(&c.low_score_max) {
-            return Err((
-                "clock.low_score_max",
-                format!("must be 1 to 4, not {}", c.low_score_max),
-            ));
-        }
         if c.complaint_resolve_business_days < 1 {
             return Err((
                 "clock.complaint_resolve_business_days",
@@ -352,7 +343,6 @@ mod tests {
         assert_eq!(c.followup_earliest, 24 * HOUR);
         assert_eq!(c.followup, 72 * HOUR);
         assert_eq!(c.low_score, 2 * HOUR);
-        assert_eq!(c.low_score_max, 3);
         assert_eq!(c.complaint_classify, Duration::from_secs(1800));
         assert_eq!(c.complaint_dispatch, HOUR);
         assert_eq!(c.complaint_solution, 24 * HOUR);
@@ -409,8 +399,6 @@ mod tests {
                 "clock.followup_earliest",
             ),
             ("[clock]\nfollowup = \"12h\"", "clock.followup_earliest"),
-            ("[clock]\nlow_score_max = 0", "clock.low_score_max"),
-            ("[clock]\nlow_score_max = 5", "clock.low_score_max"),
             (
                 "[clock]\ncomplaint_resolve_business_days = 0",
                 "complaint_resolve_business_days",
@@ -447,7 +435,7 @@ mod tests {
     fn malformed_values_are_parse_errors_with_a_position() {
         for text in [
             "[clock]\naccept = \"soon\"",
-            "[clock]\nlow_score_max = \"three\"",
+            "[clock]\nlow_score = \"three\"",
             "[clock]\ncontact_service_types = [\"plumbing\"]",
             "[clock\n",
         ] {

@@ -34,4 +34,6 @@
 
 pub mod ids;
 pub mod protocol;
+#[cfg(feature = "store")]
+pub mod store;
 pub mod workorder;

@@ -490,3 +490,83 @@ async fn kpis_on_a_known_data_set() {
         assert!(d[0]["breaches"].is_object());
     }
 }
+
+#[tokio::test]
+async fn an_urgent_complaint_goes_to_the_managers_until_one_resolves_it() {
+    for backend in backends() {
+        let s = manual(&backend).await;
+        let admin = company(&s).await;
+        let agent = token(&s, "agent-1").await;
+        s.create_order(&agent, "WO-R", "north").await;
+        let c = s
+            .create_order_with(
+                &agent,
+                "WO-C",
+                "north",
+                &json!({"service_type": "complaint"}),
+            )
+            .await;
+        assert_eq!(
+            c["assignee"], "tech-b",
+            "dispatched on intake (tech-a has WO-R)"
+        );
+        let path = "/v1/workorders/WO-C/classify";
+        let a = token(&s, "tech-a").await;
+        let r = s
+            .post(&a, path, &json!({"category": "attitude", "urgent": true}))
+            .await;
+        assert_eq!(r.status(), 403);
+        let r = s
+            .post(
+                &agent,
+                "/v1/workorders/WO-R/classify",
+                &json!({"category": "delay", "urgent": false}),
+            )
+            .await;
+        assert_eq!(r.status(), 400, "only complaints are classified");
+        let r = s
+            .post(
+                &agent,
+                path,
+                &json!({"category": "rudeness", "urgent": true}),
+            )
+            .await;
+        assert_eq!(r.status(), 400, "unknown category");
+        s.advance(&admin, "20m").await;
+        let r = s
+            .post(
+                &agent,
+                path,
+                &json!({"category": "attitude", "urgent": true}),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["classification"]["category"], "attitude");
+
+        let mgr = token(&s, "mgr-1").await;
+        let open: Vec<Value> = s.get(&mgr, "/v1/escalations").await.json().await.unwrap();
+        assert_eq!(open.len(), 1, "{open:?}");
+        assert_eq!(open[0]["kind"], "urgent_complaint");
+        assert!(open[0]["reason"].as_str().unwrap().contains("attitude"));
+        // Classified within 30 minutes: CS-COMPLAINT-CLASSIFY met, nothing breached.
+        s.advance(&admin, "20m").await;
+        let t = s.tick(&admin).await;
+        assert!(
+            rules_of(t["breaches"].as_array().unwrap(), "WO-C").is_empty(),
+            "{t}"
+        );
+
+        let id = open[0]["id"].as_str().unwrap();
+        let r = s
+            .post(
+                &mgr,
+                &format!("/v1/escalations/{id}/resolve"),
+                &json!({"action": "senior technician sent, apology call"}),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let open: Vec<Value> = s.get(&mgr, "/v1/escalations").await.json().await.unwrap();
+        assert!(open.is_empty());
+    }
+}

@@ -12,10 +12,11 @@ use super::rules::{ClockRow, Rule, StopKind, TimedEvent};
 /// the device's previous contact, zero inside.
 pub fn clamp(device_at: i64, lower: i64, upper: i64) -> (i64, i64) {
     let lower = lower.min(upper);
+    // Device times are input: saturate rather than overflow on absurd values.
     if device_at > upper {
-        (upper, device_at - upper)
+        (upper, device_at.saturating_sub(upper))
     } else if device_at < lower {
-        (lower, device_at - lower)
+        (lower, device_at.saturating_sub(lower))
     } else {
         (device_at, 0)
     }
@@ -54,7 +55,7 @@ pub async fn record_arrivals(
     let mut worst = 0i64;
     for e in events {
         let (field_at, off) = clamp(e.at, lower, a.now);
-        if off.abs() > worst.abs() {
+        if off.unsigned_abs() > worst.unsigned_abs() {
             worst = off;
         }
         sqlx::query(
@@ -101,7 +102,7 @@ pub async fn touch_device(
     .execute(&mut *conn)
     .await?;
     match offset {
-        Some(off) if off.abs() > tolerance => {
+        Some(off) if off.unsigned_abs() > tolerance.unsigned_abs() => {
             let reason = if off > 0 {
                 format!(
                     "clock {} ahead: events dated after they reached the server",
@@ -267,11 +268,29 @@ pub async fn save_clocks(
         .execute(&mut *conn)
         .await?;
     }
+    // Rows the rules no longer produce (the policy changed: e.g. a service type left
+    // CS-CONTACT) stop counting; recorded breaches stay on record.
+    let produced: std::collections::HashSet<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r.rule.id(), r.anchor.as_str()))
+        .collect();
+    for (rule, anchor) in have.keys() {
+        if !produced.contains(&(rule.as_str(), anchor.as_str())) {
+            sqlx::query(
+                "DELETE FROM clocks WHERE wo_id = $1 AND rule = $2 AND anchor = $3 AND breached_at IS NULL",
+            )
+            .bind(wo_id)
+            .bind(rule)
+            .bind(anchor)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
     if changed {
         sqlx::query(
             "UPDATE clocks SET cleared_at = $1
-             WHERE wo_id = $2 AND breached_at IS NOT NULL AND cleared_at IS NULL AND stop = 'met'
-               AND stopped_at <= due_at AND (not_before IS NULL OR stopped_at >= not_before)",
+             WHERE wo_id = $2 AND breached_at IS NOT NULL AND cleared_at IS NULL AND stop IS NOT NULL
+               AND stopped_at <= due_at AND (stop = 'moot' OR not_before IS NULL OR stopped_at >= not_before)",
         )
         .bind(now)
         .bind(wo_id)
@@ -417,10 +436,11 @@ pub async fn sync_escalations(
         .await?;
     }
     if let Some(t) = &view.assignee {
+        // An urgent complaint stays with the managers until one of them resolves it.
         resolve_open(
             conn,
             &view.id,
-            &[URGENT_UNASSIGNED, URGENT_COMPLAINT],
+            &[URGENT_UNASSIGNED],
             now,
             "system",
             &format!("assigned to {t}"),

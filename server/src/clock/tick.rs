@@ -63,53 +63,74 @@ pub async fn run_once(state: &AppState) -> Result<TickReport, ApiError> {
         ..TickReport::default()
     };
     for row in due {
-        let wo_id: String = row.try_get("wo_id")?;
-        let rule: String = row.try_get("rule")?;
-        let anchor: String = row.try_get("anchor")?;
-        let technician: Option<String> = row.try_get("technician")?;
-        let due_at: i64 = row.try_get("due_at")?;
-        let running = row.try_get::<Option<i64>, _>("stopped_at")?.is_none();
-        let accept = running && rule == Rule::Accept.id();
-
-        let mut tx = state.db.begin_write().await?;
-        // Lock order, as everywhere: the dispatch lock, then the document, then its rows.
-        let doc = if accept {
-            service::lock(&mut tx).await?;
-            Locked::load(&mut tx, &wo_id, &state.instance_id).await?
-        } else {
-            None
-        };
-        let recorded = sqlx::query(
-            "UPDATE clocks SET breached_at = $1 WHERE wo_id = $2 AND rule = $3 AND anchor = $4 AND breached_at IS NULL",
-        )
-        .bind(now)
-        .bind(&wo_id)
-        .bind(&rule)
-        .bind(&anchor)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if !recorded {
-            // Another instance got there first.
-            continue;
+        if let Err(e) = record_one(state, &row, now, &mut report).await {
+            // Logged and skipped: one damaged work order must not stop every later breach.
+            tracing::error!(error = %e, "service clock: recording a breach failed");
         }
-        tracing::info!(work_order = %wo_id, %rule, %anchor, due_at, "service clock: breach recorded");
-        if let (Some(doc), Some(t)) = (doc, technician.as_deref()) {
-            if let Some(d) = time_out(state, &mut tx, doc, t, now).await? {
-                report.timed_out.push(wo_id.clone());
-                report.redispatched.push(d);
-            }
-        }
-        tx.commit().await?;
-        report.breaches.push(Breach {
-            work_order: wo_id,
-            rule,
-            anchor,
-            due_at,
-        });
     }
     Ok(report)
+}
+
+/// Records one due row's breach (once) and takes its action, in one transaction.
+async fn record_one(
+    state: &AppState,
+    row: &sqlx::any::AnyRow,
+    now: i64,
+    report: &mut TickReport,
+) -> Result<(), ApiError> {
+    let wo_id: String = row.try_get("wo_id")?;
+    let rule: String = row.try_get("rule")?;
+    let anchor: String = row.try_get("anchor")?;
+    let technician: Option<String> = row.try_get("technician")?;
+    let due_at: i64 = row.try_get("due_at")?;
+    let running = row.try_get::<Option<i64>, _>("stopped_at")?.is_none();
+    let accept = running && rule == Rule::Accept.id();
+
+    let mut tx = state.db.begin_write().await?;
+    // Lock order, as everywhere: the dispatch lock, then the document, then its rows.
+    let doc = if accept {
+        service::lock(&mut tx).await?;
+        Locked::load(&mut tx, &wo_id, &state.instance_id).await?
+    } else {
+        None
+    };
+    // The condition again: a sync may have stopped the clock in time since the read.
+    let recorded = sqlx::query(
+        "UPDATE clocks SET breached_at = $1
+             WHERE wo_id = $2 AND rule = $3 AND anchor = $4 AND breached_at IS NULL AND (
+                 (stopped_at IS NULL AND due_at < $1)
+              OR (stopped_at IS NOT NULL AND stopped_at > due_at)
+              OR (stop = 'met' AND not_before IS NOT NULL AND stopped_at < not_before))",
+    )
+    .bind(now)
+    .bind(&wo_id)
+    .bind(&rule)
+    .bind(&anchor)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !recorded {
+        // Another instance got there first, or the clock stopped in time meanwhile.
+        return Ok(());
+    }
+    tracing::info!(work_order = %wo_id, %rule, %anchor, due_at, "service clock: breach recorded");
+    let redispatched = match (doc, technician.as_deref()) {
+        (Some(doc), Some(t)) => time_out(state, &mut tx, doc, t, now).await?,
+        _ => None,
+    };
+    tx.commit().await?;
+    if let Some(d) = redispatched {
+        report.timed_out.push(wo_id.clone());
+        report.redispatched.push(d);
+    }
+    report.breaches.push(Breach {
+        work_order: wo_id,
+        rule,
+        anchor,
+        due_at,
+    });
+    Ok(())
 }
 
 /// Takes back a job `technician` did not accept in time and offers it to the next one.

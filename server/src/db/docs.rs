@@ -53,6 +53,22 @@ pub async fn lock_and_load(
     Ok(Some(Loaded { doc, log_count }))
 }
 
+/// Locks the rows of `ids` in id order, for a transaction that will change several documents
+/// in another order (a dispatch batch serves urgent jobs first): every writer then takes its
+/// document locks in the same order, so none waits for another in a cycle.
+pub async fn lock_rows(conn: &mut AnyConnection, ids: &[String]) -> anyhow::Result<()> {
+    let mut sorted: Vec<&String> = ids.iter().collect();
+    sorted.sort();
+    sorted.dedup();
+    for id in sorted {
+        sqlx::query("UPDATE documents SET version = version + 1 WHERE id = $1")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Loads a document for reading (no lock).
 pub async fn load(conn: &mut AnyConnection, id: &str) -> anyhow::Result<Option<Automerge>> {
     let Some(row) = sqlx::query("SELECT snapshot, log_count FROM documents WHERE id = $1")

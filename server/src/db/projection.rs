@@ -131,8 +131,9 @@ pub async fn project(
             .await?;
     }
     let mut timed = store::timed_history(conn, &v.id, history, now).await?;
-    if v.cancellation.is_none() {
+    if v.cancellation.is_none() && (v.completion.is_some() || v.signature.is_some()) {
         // The fold kept recorded work over a concurrent cancellation: the clocks run on.
+        // (A cancellation undone by a reopen stays: the rules keep its clocks stopped.)
         timed.retain(|t| !matches!(t.event.kind, EventKind::Cancelled { .. }));
     }
     let rows = rules::evaluate(&ctx.policy.clock, &v.intake, &timed);

@@ -78,6 +78,14 @@ async fn auto(
     let mut techs = service::technicians(&mut tx, None).await?;
     let jobs = service::pending_jobs(&mut tx, regions.as_deref()).await?;
     let explained = explain_batch(&jobs, &mut techs);
+    let to_change: Vec<String> = explained
+        .iter()
+        .filter(|e| e.chosen.is_some() || e.escalate)
+        .map(|e| e.job.clone())
+        .collect();
+    crate::db::docs::lock_rows(&mut tx, &to_change)
+        .await
+        .map_err(ApiError::Internal)?;
     let ctx = state.ctx(now);
     let mut report = BatchReport {
         considered: jobs.len(),

@@ -94,6 +94,9 @@ async fn sync_handler(
     };
     // The worst clock offset among the events this device sent (None: it sent none).
     let mut offset: Option<i64> = None;
+    // Whether the server now holds everything the device offered; only then is this
+    // contact a lower bound for the device's next events.
+    let mut complete = true;
     let visible = scope::visible(&mut tx, &user).await?;
     let held: BTreeSet<String> = db::sync_state::held(&mut tx, &device)
         .await?
@@ -143,6 +146,7 @@ async fn sync_handler(
             .unwrap_or_default();
         match proto::respond(&mut doc, &mut sync_state, offer) {
             Err(e) => {
+                complete = false;
                 tracing::warn!(doc = id, device = %device, error = %e, "sync message refused");
                 if e.resets_sync_state() {
                     db::sync_state::put(&mut tx, &device, id, &sync::State::new()).await?;
@@ -160,6 +164,7 @@ async fn sync_handler(
                     let accepted = match validate::upload(&before, &after, &user, &device) {
                         Ok(a) => a,
                         Err(why) => {
+                            complete = false;
                             tracing::warn!(doc = id, device = %device, user = %user.id, %why, "upload refused");
                             db::sync_state::put(&mut tx, &device, id, &sync::State::new()).await?;
                             replies.push(DocReply {
@@ -219,6 +224,9 @@ async fn sync_handler(
                     // The row exists since intake; the upsert keeps its created_at.
                     db::projection::project(&mut tx, &view, &history, now, &ctx).await?;
                 }
+                if !r.missing_deps.is_empty() {
+                    complete = false;
+                }
                 if !still_visible && r.missing_deps.is_empty() {
                     db::sync_state::forget(&mut tx, &device, id).await?;
                     replies.push(proto::removed(id, "reassigned: no longer yours"));
@@ -258,7 +266,9 @@ async fn sync_handler(
     }
     let tolerance =
         i64::try_from(state.policy.clock.clock_tolerance.as_millis()).unwrap_or(i64::MAX);
-    clock_store::touch_device(&mut tx, &arrival, offset, tolerance).await?;
+    if complete {
+        clock_store::touch_device(&mut tx, &arrival, offset, tolerance).await?;
+    }
     tx.commit().await?;
     for id in returned {
         // The decline is committed; finding the next technician is a separate step.

@@ -711,7 +711,7 @@ impl<'a> Fold<'a> {
         let status = if cancellation.is_some() {
             Status::Cancelled
         } else if let Some(fu) = &follow_up {
-            if fu.score <= 3 && self.escalation_handled.is_none() {
+            if fu.score <= super::model::LOW_SCORE_MAX && self.escalation_handled.is_none() {
                 Status::Escalated
             } else {
                 Status::Closed

@@ -22,7 +22,8 @@ pub use conflict::{Conflict, ConflictKind};
 pub use error::WorkOrderError;
 pub use model::{
     ComplaintCategory, Customer, CustomerTier, Event, EventKind, Intake, OldPart, PartFields,
-    PartPatch, PhotoKind, Priority, Product, QuoteItem, Role, ServiceType, SCHEMA_VERSION,
+    PartPatch, PhotoKind, Priority, Product, QuoteItem, Role, ServiceType, LOW_SCORE_MAX,
+    SCHEMA_VERSION,
 };
 pub use ops::PartInput;
 pub use seal::{SealChange, SealReport, SignedContent};

@@ -16,6 +16,11 @@
 use autosurgeon::{Hydrate, Reconcile};
 use serde::{Deserialize, Serialize};
 
+/// Follow-up scores up to and including this one are low: the work order escalates to a
+/// manager (SERVICE-RULES CS-LOWSCORE). Part of the document model, not of the service policy:
+/// every device folds the status offline, without the policy, and must agree.
+pub const LOW_SCORE_MAX: u8 = 3;
+
 /// Version of the document layout; a reader refuses documents from a newer layout.
 pub const SCHEMA_VERSION: u64 = 1;
 
