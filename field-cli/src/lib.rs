@@ -1,1 +1,13 @@
-//! field-cli: a technician's or dispatcher's device on the command line (issue 5; not built yet).
+//! field-cli: a technician's or dispatcher's device on the command line.
+//!
+//! | module | concern |
+//! | --- | --- |
+//! | `api` | the server's HTTP API: tokens, JSON calls, the binary sync exchange, blobs |
+//! | `device` | the offline store, the session, operations offline, `sync` |
+//! | `cli` | the commands and what they print |
+//! | `output` | text for people, JSON for scripts |
+
+pub mod api;
+pub mod cli;
+pub mod device;
+pub mod output;
