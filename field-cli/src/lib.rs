@@ -6,8 +6,10 @@
 //! | `device` | the offline store, the session, operations offline, `sync` |
 //! | `cli` | the commands and what they print |
 //! | `output` | text for people, JSON for scripts |
+//! | `bench` | the load generator |
 
 pub mod api;
+pub mod bench;
 pub mod cli;
 pub mod device;
 pub mod output;

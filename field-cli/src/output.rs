@@ -45,6 +45,10 @@ impl Out {
         Out { json }
     }
 
+    pub fn is_json(&self) -> bool {
+        self.json
+    }
+
     fn print_json<T: Serialize + ?Sized>(&self, v: &T) {
         match serde_json::to_string(v) {
             Ok(s) => println!("{s}"),
