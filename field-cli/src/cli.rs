@@ -203,6 +203,9 @@ pub enum Command {
         #[arg(long)]
         region: Option<String>,
     },
+    /// Sync scenarios.
+    #[command(subcommand)]
+    Scenario(ScenarioCmd),
     /// Load generator: many devices work offline, then sync at once; prints one JSON line.
     #[command(
         after_help = "Example: field-cli bench --server http://127.0.0.1:8080 --devices 100 --jobs 20 --edits 10"
@@ -349,6 +352,26 @@ pub struct OrderArgs {
     /// Optional id; the server numbers the work order otherwise.
     #[arg(long)]
     pub id: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScenarioCmd {
+    /// Run scenario files (TOML), each against a fresh server started here (the
+    /// `field-server` next to this program), or against --server (manual clock).
+    #[command(after_help = "Example: field-cli scenario run tests/scenarios/*.toml")]
+    Run {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Use this running server (started with --clock manual) instead of starting one.
+        #[arg(long)]
+        server: Option<String>,
+        /// The admin's password on --server (otherwise FIELDSYNC_ADMIN_PASSWORD).
+        #[arg(long, env = "FIELDSYNC_ADMIN_PASSWORD", hide_env_values = true)]
+        admin_password: Option<String>,
+        /// The field-server program to start; default: the one next to field-cli.
+        #[arg(long)]
+        server_bin: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -774,6 +797,37 @@ async fn run_on(dev: &Device, command: Command, out: &Out) -> anyhow::Result<()>
             let v = dev.call(Method::GET, &format!("/v1/kpi{q}"), None).await?;
             out.kpi(&v);
         }
+        Command::Scenario(ScenarioCmd::Run {
+            files,
+            server,
+            admin_password,
+            server_bin,
+        }) => {
+            let mut failed = 0usize;
+            for file in &files {
+                match run_scenario(
+                    file,
+                    server.as_deref(),
+                    admin_password.as_deref(),
+                    server_bin.as_deref(),
+                )
+                .await
+                {
+                    Ok(r) => out.value(&serde_json::to_value(&r)?, || {
+                        format!("ok    {} ({} steps, {} checks)", r.name, r.steps, r.checks)
+                    }),
+                    Err(e) => {
+                        failed += 1;
+                        out.value(&json!({"file": file, "error": format!("{e:#}")}), || {
+                            format!("FAIL  {}: {e:#}", file.display())
+                        });
+                    }
+                }
+            }
+            if failed > 0 {
+                bail!("{failed} of {} scenario(s) failed", files.len());
+            }
+        }
         Command::Bench {
             server,
             devices,
@@ -816,6 +870,42 @@ async fn run_on(dev: &Device, command: Command, out: &Out) -> anyhow::Result<()>
         }
     }
     Ok(())
+}
+
+/// Runs one scenario file against `server`, or against a fresh server started for it.
+pub async fn run_scenario(
+    file: &Path,
+    server: Option<&str>,
+    admin_password: Option<&str>,
+    server_bin: Option<&Path>,
+) -> anyhow::Result<crate::scenario::ScenarioReport> {
+    use crate::scenario;
+    let sc = scenario::Scenario::load(file)?;
+    let dir = std::env::temp_dir().join(format!(
+        "fieldsync-scenario-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let result = match server {
+        Some(url) => {
+            let pw = admin_password
+                .ok_or_else(|| anyhow!("--server needs the admin's password (--admin-password or FIELDSYNC_ADMIN_PASSWORD)"))?;
+            scenario::run(&sc, url, pw, &dir).await
+        }
+        None => {
+            let bin = match server_bin {
+                Some(b) => b.to_owned(),
+                None => scenario::sibling_server_bin()?,
+            };
+            let env = sc.server_env(&dir)?;
+            let spawned = scenario::spawn_server(&bin, &dir, &env)?;
+            let r = scenario::run(&sc, &spawned.url, &spawned.admin_password, &dir).await;
+            drop(spawned);
+            r
+        }
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    result.with_context(|| format!("scenario {:?} ({})", sc.name, file.display()))
 }
 
 /// Creates or renames a region or skill (admin).

@@ -201,6 +201,18 @@ impl Device {
         }
     }
 
+    /// Points the device at another server address (a scenario's "offline" is an
+    /// unreachable one); the session stays.
+    pub async fn set_server(&self, url: &str) -> anyhow::Result<()> {
+        self.store.set(SERVER, url).await?;
+        Ok(())
+    }
+
+    /// The work order's document on the device (for checks such as the signature seal).
+    pub async fn work_order(&self, id: &str) -> anyhow::Result<WorkOrder> {
+        Ok(self.load(id).await?.0)
+    }
+
     /// Ids of the work orders on the device.
     pub async fn job_ids(&self) -> anyhow::Result<Vec<String>> {
         Ok(self.store.doc_ids().await?)

@@ -7,9 +7,11 @@
 //! | `cli` | the commands and what they print |
 //! | `output` | text for people, JSON for scripts |
 //! | `bench` | the load generator |
+//! | `scenario` | sync scenarios (TOML) against a real server |
 
 pub mod api;
 pub mod bench;
 pub mod cli;
 pub mod device;
 pub mod output;
+pub mod scenario;

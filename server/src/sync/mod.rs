@@ -129,7 +129,10 @@ async fn sync_handler(
             // The pre-filter: equal heads, nothing to send; the document is not even loaded.
             if !still_visible {
                 db::sync_state::forget(&mut tx, &device, id).await?;
-                replies.push(proto::removed(id, "reassigned: no longer yours"));
+                let mut gone = proto::removed(id, "reassigned: no longer yours");
+                // We hold exactly what the device holds: deleting its copy loses nothing.
+                gone.heads = offer.heads.clone();
+                replies.push(gone);
             }
             continue;
         }
@@ -229,7 +232,10 @@ async fn sync_handler(
                 }
                 if !still_visible && r.missing_deps.is_empty() {
                     db::sync_state::forget(&mut tx, &device, id).await?;
-                    replies.push(proto::removed(id, "reassigned: no longer yours"));
+                    let mut gone = proto::removed(id, "reassigned: no longer yours");
+                    // The heads we hold now, the device's changes included.
+                    gone.heads = r.reply.heads.clone();
+                    replies.push(gone);
                     continue;
                 }
                 if r.state_changed {

@@ -265,13 +265,17 @@ impl ClientSync {
             match (&reply.change, slot) {
                 (DocChange::Removed { reason }, Some(i)) => {
                     let doc = &docs[i];
+                    let mine = doc.doc.get_heads();
+                    // The server may say which heads it holds after taking this device's
+                    // changes: when it holds every head of ours, nothing is lost by deleting.
+                    let theirs = super::wire::heads_from_wire(&reply.heads);
+                    let acknowledged =
+                        !theirs.is_empty() && mine.iter().all(|h| theirs.contains(h));
                     let removed = RemovedDoc {
                         doc_id: reply.doc_id.clone(),
                         reason: reason.clone(),
-                        had_unsynced_changes: !same_heads(
-                            &doc.doc.get_heads(),
-                            &doc.state.shared_heads,
-                        ),
+                        had_unsynced_changes: !acknowledged
+                            && !same_heads(&mine, &doc.state.shared_heads),
                     };
                     self.report.removed.push(removed.clone());
                     round.removed.push(removed);

@@ -63,8 +63,10 @@ pub struct DocReply {
     pub doc_id: String,
     /// What happened to the document.
     pub change: DocChange,
-    /// The server's heads after processing the offer (empty for `Removed` and `Rejected`).
-    /// The device compares them with its own heads to know whether it has converged.
+    /// The server's heads after processing the offer (empty for `Rejected`, and for
+    /// `Removed` when the server did not take the device's changes first). The device compares
+    /// them with its own heads to know whether it has converged, and, for `Removed`, whether
+    /// the server holds everything it had.
     pub heads: Vec<Head>,
     /// An encoded Automerge sync message for the device, if any.
     #[serde(with = "bytes_serde")]
