@@ -10,6 +10,7 @@ mod dispatch;
 mod durability;
 mod errors;
 mod openapi;
+mod scenarios;
 mod sync;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_field-server");

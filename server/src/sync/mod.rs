@@ -123,7 +123,7 @@ async fn sync_handler(
 
     for offer in offers {
         let id = offer.doc_id.as_str();
-        let still_visible = visible.contains(id);
+        let mut still_visible = visible.contains(id);
         let offered_heads = db::docs::heads_text(&offer.change_hashes());
         if offer.message.is_none() && stored_heads.get(id) == Some(&offered_heads) {
             // The pre-filter: equal heads, nothing to send; the document is not even loaded.
@@ -183,6 +183,13 @@ async fn sync_handler(
                         }
                     };
                     let view = accepted.view;
+                    // What this device brought may give the job back to it (an offline
+                    // acceptance that stands against a timeout): it stays on the device.
+                    if user.role == sync_core::workorder::Role::Technician
+                        && view.assignee.as_deref() == Some(user.id.as_str())
+                    {
+                        still_visible = true;
+                    }
                     let history = after
                         .history()
                         .map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?;
