@@ -48,7 +48,10 @@ async fn every_scenario_passes_on_sqlite() {
 
 #[tokio::test]
 async fn every_scenario_passes_on_postgres() {
-    match backends().into_iter().find(|b| matches!(b, Backend::Postgres(_))) {
+    match backends()
+        .into_iter()
+        .find(|b| matches!(b, Backend::Postgres(_)))
+    {
         Some(pg) => run_all(&pg).await,
         None => eprintln!("skipped: FIELDSYNC_TEST_POSTGRES_URL is not set"),
     }
