@@ -412,6 +412,9 @@ pub fn parse_item(text: &str) -> anyhow::Result<QuoteItem> {
         anyhow!("quote item {text:?}: write DESCRIPTION:PRICE, e.g. \"pump:49.90\"")
     })?;
     let price = price.trim();
+    if price.is_empty() || desc.trim().is_empty() {
+        bail!("quote item {text:?}: write DESCRIPTION:PRICE, e.g. \"pump:49.90\"");
+    }
     let (units, cents) = match price.split_once('.') {
         Some((u, c)) if c.len() <= 2 && !c.is_empty() => (u, format!("{c:0<2}")),
         None => (price, "00".to_owned()),
@@ -674,6 +677,17 @@ async fn run_on(dev: &Device, command: Command, out: &Out) -> anyhow::Result<()>
         Command::Sync => {
             let s = dev.sync().await?;
             out.synced(&s);
+            if let Some((id, why)) = s.rejected.first() {
+                // The rest synced; these changes stay on the device, refused.
+                bail!(
+                    "the server refused the changes to {id} ({why}){}",
+                    if s.rejected.len() > 1 {
+                        format!(" and to {} more work order(s)", s.rejected.len() - 1)
+                    } else {
+                        String::new()
+                    }
+                );
+            }
         }
         Command::User(UserCmd::Add {
             name,
@@ -927,4 +941,40 @@ async fn catalog(
         .await?;
     out.value(&v, || format!("{what} {id} ({name}) saved"));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_rfc3339_utc_minutes_or_relative() {
+        let now = 1_790_000_000_000;
+        assert_eq!(parse_time("+90m", now).unwrap(), now + 90 * 60_000);
+        assert_eq!(
+            parse_time("2026-11-24T09:00:00Z", now).unwrap(),
+            parse_time("2026-11-24T09:00", now).unwrap()
+        );
+        assert_eq!(
+            parse_time("2026-11-24T10:00:00+01:00", now).unwrap(),
+            parse_time("2026-11-24 09:00", now).unwrap()
+        );
+        for bad in ["tomorrow", "+soon", "2026-13-01T00:00"] {
+            assert!(parse_time(bad, now).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn quote_items_are_description_colon_price() {
+        let i = parse_item("drain pump: 49.9").unwrap();
+        assert_eq!(
+            (i.description.as_str(), i.price_cents),
+            ("drain pump", 4990)
+        );
+        assert_eq!(parse_item("labour:35").unwrap().price_cents, 3500);
+        assert_eq!(parse_item("a:b:1.05").unwrap().description, "a:b");
+        for bad in ["no price", "pump:4.999", "pump:abc", "pump:"] {
+            assert!(parse_item(bad).is_err(), "{bad}");
+        }
+    }
 }
