@@ -5,6 +5,7 @@
 
 mod auth;
 mod blobs;
+mod cli;
 mod clock;
 mod dispatch;
 mod durability;
