@@ -739,10 +739,14 @@ async fn run_on(dev: &Device, command: Command, out: &Out) -> anyhow::Result<()>
                 .call(Method::POST, "/v1/workorders", Some(&body))
                 .await?;
             let id = v["id"].as_str().unwrap_or("").to_owned();
-            out.value(&v, || match v["assignee"].as_str() {
-                Some(t) => format!("{id} (assigned to {t})"),
-                None => id.clone(),
-            });
+            // Only the id on stdout, for `JOB=$(field-cli order create …)`; the rest on stderr.
+            if !out.is_json() {
+                match v["assignee"].as_str() {
+                    Some(t) => eprintln!("{id}: dispatched to {t}"),
+                    None => eprintln!("{id}: waiting for dispatch"),
+                }
+            }
+            out.value(&v, || id.clone());
         }
         Command::Dispatch(DispatchCmd::Auto { region }) => {
             let body = match region {
