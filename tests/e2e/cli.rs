@@ -212,3 +212,31 @@ async fn a_new_user_runs_a_job_from_intake_to_follow_up_with_field_cli() {
         let _ = std::fs::remove_dir_all(&root);
     }
 }
+
+#[tokio::test]
+async fn the_load_generator_runs_and_finds_every_change_on_the_server() {
+    for backend in backends() {
+        let s = TestServer::start(BIN, &backend).await;
+        let r = field_cli::bench::run(&field_cli::bench::BenchOptions {
+            server: s.url(""),
+            admin_user: "admin".into(),
+            admin_password: ADMIN_PASSWORD.into(),
+            devices: 3,
+            jobs: 2,
+            edits: 3,
+            progress: false,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e:#}", backend.name()));
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["documents"], 6, "{v}");
+        assert_eq!(
+            v["changes"],
+            3 * 2 * (1 + 3),
+            "an acceptance and 3 edits per job: {v}"
+        );
+        assert_eq!(v["server_holds_every_change"], true, "{v}");
+        assert_eq!(v["round_trips_per_sync"], 1.0, "{v}");
+        assert!(v["sync_latency_ms"]["p50"].as_f64().unwrap() > 0.0);
+    }
+}
