@@ -7,7 +7,9 @@ use server::config::{Cli, Settings};
 
 #[tokio::main]
 async fn main() {
+    // Logs go to stderr; stdout carries only the `listening on` line scripts read.
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
