@@ -830,6 +830,34 @@ impl Run<'_> {
                 .count();
             self.check(got == n, || format!("{job}: {got} photos, expected {n}"))?;
         }
+        if let Some(label) = &s.line {
+            // One part line (by its label): the fields named in the step.
+            let id = self
+                .lines
+                .get(label)
+                .cloned()
+                .ok_or_else(|| anyhow!("no part line labelled {label:?}"))?;
+            let line = v["parts"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|p| p["line"] == id.as_str())
+                .cloned()
+                .unwrap_or(Value::Null);
+            if let Some(q) = s.qty {
+                self.check(line["qty"] == q, || {
+                    format!("{job}: line {label} qty {}, expected {q}", line["qty"])
+                })?;
+            }
+            if let Some(serial) = &s.serial {
+                self.check(line["serial_new"] == serial.as_str(), || {
+                    format!(
+                        "{job}: line {label} serial {}, expected {serial}",
+                        line["serial_new"]
+                    )
+                })?;
+            }
+        }
         if let Some(texts) = &s.notes_contain {
             let notes = v["notes"].as_str().unwrap_or("").to_owned();
             for t in texts {
