@@ -5,7 +5,7 @@
 
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
-use sync_core::workorder::{Actor, ComplaintCategory, Role, View};
+use sync_core::workorder::{Actor, ComplaintCategory, Role, View, WorkOrder, WorkOrderError};
 
 use crate::auth::AuthUser;
 use crate::dispatch::{explain, service, Exclusion};
@@ -42,6 +42,30 @@ async fn load_for_office(
 
 fn actor(state: &AppState, user: &AuthUser) -> Actor {
     Actor::new(user.id.clone(), user.role, state.instance_id.clone())
+}
+
+/// One office step on work order `id` in its own transaction: `op` records it on the
+/// document as the caller (on this instance's device); the change is appended and projected.
+/// `dispatch` steps take the dispatch lock first, like every other dispatch decision.
+async fn office_step(
+    state: &AppState,
+    user: &AuthUser,
+    id: &str,
+    dispatch: bool,
+    op: impl FnOnce(&mut WorkOrder, &Actor, i64) -> Result<String, WorkOrderError>,
+) -> Result<HttpResponse, ApiError> {
+    let mut tx = state.db.begin_write().await?;
+    let now = state.clock.now(&mut tx).await?;
+    if dispatch {
+        service::lock(&mut tx).await?;
+    }
+    let mut doc = load_for_office(&mut tx, state, user, id).await?;
+    op(&mut doc.wo, &actor(state, user), now)?;
+    let view = doc
+        .save(&mut tx, &user.id, &state.instance_id, &state.ctx(now))
+        .await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Ok().json(view))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -169,17 +193,10 @@ async fn unassign(
         &[Role::Dispatcher, Role::Manager, Role::Admin],
         "unassign work orders",
     )?;
-    let id = id.into_inner();
-    let mut tx = state.db.begin_write().await?;
-    let now = state.clock.now(&mut tx).await?;
-    service::lock(&mut tx).await?;
-    let mut doc = load_for_office(&mut tx, &state, &user, &id).await?;
-    doc.wo.unassign(&actor(&state, &user), &body.reason, now)?;
-    let view = doc
-        .save(&mut tx, &user.id, &state.instance_id, &state.ctx(now))
-        .await?;
-    tx.commit().await?;
-    Ok(HttpResponse::Ok().json(view))
+    office_step(&state, &user, &id, true, |wo, a, now| {
+        wo.unassign(a, &body.reason, now)
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -213,17 +230,10 @@ async fn classify(
         &[Role::Agent, Role::Dispatcher, Role::Manager, Role::Admin],
         "classify complaints",
     )?;
-    let id = id.into_inner();
-    let mut tx = state.db.begin_write().await?;
-    let now = state.clock.now(&mut tx).await?;
-    let mut doc = load_for_office(&mut tx, &state, &user, &id).await?;
-    doc.wo
-        .classify(&actor(&state, &user), body.category, body.urgent, now)?;
-    let view = doc
-        .save(&mut tx, &user.id, &state.instance_id, &state.ctx(now))
-        .await?;
-    tx.commit().await?;
-    Ok(HttpResponse::Ok().json(view))
+    office_step(&state, &user, &id, false, |wo, a, now| {
+        wo.classify(a, body.category, body.urgent, now)
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -259,20 +269,8 @@ async fn follow_up(
         &[Role::Agent, Role::Dispatcher, Role::Manager, Role::Admin],
         "record follow-up calls",
     )?;
-    let id = id.into_inner();
-    let mut tx = state.db.begin_write().await?;
-    let now = state.clock.now(&mut tx).await?;
-    let mut doc = load_for_office(&mut tx, &state, &user, &id).await?;
-    doc.wo.follow_up(
-        &actor(&state, &user),
-        body.score,
-        &body.comment,
-        &body.remedial,
-        now,
-    )?;
-    let view = doc
-        .save(&mut tx, &user.id, &state.instance_id, &state.ctx(now))
-        .await?;
-    tx.commit().await?;
-    Ok(HttpResponse::Ok().json(view))
+    office_step(&state, &user, &id, false, |wo, a, now| {
+        wo.follow_up(a, body.score, &body.comment, &body.remedial, now)
+    })
+    .await
 }
