@@ -30,15 +30,6 @@ async fn company(s: &TestServer) -> String {
     admin
 }
 
-async fn token(s: &TestServer, user: &str) -> String {
-    s.token(user, &format!("{user}-password"), None).await
-}
-
-async fn device(s: &TestServer, user: &str, role: Role, dev: &str) -> Device {
-    let token = s.token(user, &format!("{user}-password"), Some(dev)).await;
-    Device::new(user, role, dev, token)
-}
-
 async fn manual(backend: &tests::Backend) -> TestServer {
     TestServer::start_with_env(BIN, backend, &[("FIELDSYNC_CLOCK", "manual")]).await
 }
@@ -64,7 +55,7 @@ async fn every_intake_clock_breaches_once_and_the_board_shows_what_is_overdue() 
     for backend in backends() {
         let s = manual(&backend).await;
         let admin = company(&s).await;
-        let agent = token(&s, "agent-1").await;
+        let agent = s.user_token("agent-1").await;
         // An urgent repair nobody can take, and a complaint that goes to tech-a.
         s.create_order_with(&agent, "WO-U", "east", &json!({"priority": "urgent"}))
             .await;
@@ -121,13 +112,13 @@ async fn every_intake_clock_breaches_once_and_the_board_shows_what_is_overdue() 
         assert_eq!(all.len(), 11);
 
         // A dispatcher sees its regions only; technicians have no office views.
-        let east = token(&s, "disp-e").await;
+        let east = s.user_token("disp-e").await;
         assert_eq!(breaches(&s, &east, "").await.len(), 6);
         assert_eq!(
             s.get(&east, "/v1/breaches?region=north").await.status(),
             403
         );
-        let a = token(&s, "tech-a").await;
+        let a = s.user_token("tech-a").await;
         assert_eq!(s.get(&a, "/v1/breaches").await.status(), 403);
 
         // The board: by region and status, with running deadlines marked overdue.
@@ -167,11 +158,11 @@ async fn offline_work_counts_when_it_happened_and_wrong_clocks_are_flagged() {
     for backend in backends() {
         let s = manual(&backend).await;
         let admin = company(&s).await;
-        let agent = token(&s, "agent-1").await;
+        let agent = s.user_token("agent-1").await;
         s.create_order(&agent, "WO-1", "north").await; // tech-a
         let t0 = s.clock(&admin).await;
 
-        let mut a = device(&s, "tech-a", Role::Technician, "phone-a").await;
+        let mut a = s.device("tech-a", Role::Technician, "phone-a").await;
         a.sync(&s).await.unwrap();
         s.advance(&admin, "5m").await;
         a.act("WO-1", |wo, me| wo.accept(me, t0 + 4 * MIN).unwrap());
@@ -209,7 +200,7 @@ async fn offline_work_counts_when_it_happened_and_wrong_clocks_are_flagged() {
             t0 + 20 * HOUR,
             "the field time, not the receipt"
         );
-        let mgr = token(&s, "mgr-1").await;
+        let mgr = s.user_token("mgr-1").await;
         let devices: Vec<Value> = s
             .get(&mgr, "/v1/devices?flagged=true")
             .await
@@ -222,7 +213,7 @@ async fn offline_work_counts_when_it_happened_and_wrong_clocks_are_flagged() {
         // the phone is flagged.
         let v = s.create_order(&agent, "WO-2", "north").await;
         assert_eq!(v["assignee"], "tech-b");
-        let mut b = device(&s, "tech-b", Role::Technician, "phone-b").await;
+        let mut b = s.device("tech-b", Role::Technician, "phone-b").await;
         b.sync(&s).await.unwrap();
         let now = s.clock(&admin).await;
         b.act("WO-2", |wo, me| wo.accept(me, now + 3 * HOUR).unwrap());
@@ -277,10 +268,10 @@ async fn a_low_score_escalates_with_its_own_clock_until_a_manager_handles_it() {
     for backend in backends() {
         let s = manual(&backend).await;
         let admin = company(&s).await;
-        let agent = token(&s, "agent-1").await;
+        let agent = s.user_token("agent-1").await;
         s.create_order(&agent, "WO-1", "north").await;
         let t0 = s.clock(&admin).await;
-        let mut a = device(&s, "tech-a", Role::Technician, "phone-a").await;
+        let mut a = s.device("tech-a", Role::Technician, "phone-a").await;
         a.sync(&s).await.unwrap();
         a.act("WO-1", |wo, me| wo.accept(me, t0).unwrap());
         work_through(&mut a, "WO-1", t0, true);
@@ -306,7 +297,7 @@ async fn a_low_score_escalates_with_its_own_clock_until_a_manager_handles_it() {
         let r = s.post(&agent, path, &json!({"score": 5})).await;
         assert_eq!(r.status(), 409, "one follow-up per completion");
 
-        let mgr = token(&s, "mgr-1").await;
+        let mgr = s.user_token("mgr-1").await;
         let open: Vec<Value> = s.get(&mgr, "/v1/escalations").await.json().await.unwrap();
         assert_eq!(open.len(), 1, "{open:?}");
         let esc = &open[0];
@@ -378,7 +369,7 @@ async fn kpis_on_a_known_data_set() {
         let now = s.clock(&admin).await;
         let t0 = (now / DAY + 1) * DAY + HOUR;
         s.advance(&admin, &format!("{}ms", t0 - now)).await;
-        let agent = token(&s, "agent-1").await;
+        let agent = s.user_token("agent-1").await;
         let day: Value = s.get(&agent, "/v1/kpi").await.json().await.unwrap();
         let date = day["from"].as_str().unwrap().to_owned();
 
@@ -393,9 +384,9 @@ async fn kpis_on_a_known_data_set() {
         .await; // tech-a, never answered
         s.create_order_with(&agent, "WO-4", "north", &json!({"service_type": "install"}))
             .await; // tech-b, cancelled
-        let mut a = device(&s, "tech-a", Role::Technician, "phone-a").await;
-        let mut b = device(&s, "tech-b", Role::Technician, "phone-b").await;
-        let mut office = device(&s, "agent-1", Role::Agent, "pc-agent").await;
+        let mut a = s.device("tech-a", Role::Technician, "phone-a").await;
+        let mut b = s.device("tech-b", Role::Technician, "phone-b").await;
+        let mut office = s.device("agent-1", Role::Agent, "pc-agent").await;
         a.sync(&s).await.unwrap();
         b.sync(&s).await.unwrap();
         office.sync(&s).await.unwrap();
@@ -457,7 +448,7 @@ async fn kpis_on_a_known_data_set() {
         assert_eq!((&k["completed"], &k["cancelled"]), (&json!(2), &json!(1)));
 
         // Another region has nothing; bad ranges are refused.
-        let east = token(&s, "disp-e").await;
+        let east = s.user_token("disp-e").await;
         let e: Value = s
             .get(&east, &format!("/v1/kpi?from={date}&to={date}"))
             .await
@@ -496,7 +487,7 @@ async fn an_urgent_complaint_goes_to_the_managers_until_one_resolves_it() {
     for backend in backends() {
         let s = manual(&backend).await;
         let admin = company(&s).await;
-        let agent = token(&s, "agent-1").await;
+        let agent = s.user_token("agent-1").await;
         s.create_order(&agent, "WO-R", "north").await;
         let c = s
             .create_order_with(
@@ -511,7 +502,7 @@ async fn an_urgent_complaint_goes_to_the_managers_until_one_resolves_it() {
             "dispatched on intake (tech-a has WO-R)"
         );
         let path = "/v1/workorders/WO-C/classify";
-        let a = token(&s, "tech-a").await;
+        let a = s.user_token("tech-a").await;
         let r = s
             .post(&a, path, &json!({"category": "attitude", "urgent": true}))
             .await;
@@ -544,7 +535,7 @@ async fn an_urgent_complaint_goes_to_the_managers_until_one_resolves_it() {
         let v: Value = r.json().await.unwrap();
         assert_eq!(v["classification"]["category"], "attitude");
 
-        let mgr = token(&s, "mgr-1").await;
+        let mgr = s.user_token("mgr-1").await;
         let open: Vec<Value> = s.get(&mgr, "/v1/escalations").await.json().await.unwrap();
         assert_eq!(open.len(), 1, "{open:?}");
         assert_eq!(open[0]["kind"], "urgent_complaint");

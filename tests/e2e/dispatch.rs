@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 use sync_core::workorder::{Role, Status};
-use tests::{backends, Backend, Device, TestServer};
+use tests::{backends, Backend, TestServer};
 
 use crate::BIN;
 
@@ -29,15 +29,6 @@ async fn company(s: &TestServer) -> String {
     s.add_user(&admin, "agent-1", "agent", &[], &[]).await;
     s.add_user(&admin, "mgr-1", "manager", &[], &[]).await;
     admin
-}
-
-async fn token(s: &TestServer, user: &str) -> String {
-    s.token(user, &format!("{user}-password"), None).await
-}
-
-async fn device(s: &TestServer, user: &str, role: Role, dev: &str) -> Device {
-    let token = s.token(user, &format!("{user}-password"), Some(dev)).await;
-    Device::new(user, role, dev, token)
 }
 
 async fn explain(s: &TestServer, token: &str, id: &str) -> Value {
@@ -76,7 +67,7 @@ async fn intake_assigns_the_least_loaded_eligible_technician_and_explains_why() 
             .patch(&admin, "/v1/admin/users/tech-e", &json!({"active": false}))
             .await;
         assert_eq!(r.status(), 200);
-        let agent = token(&s, "agent-1").await;
+        let agent = s.user_token("agent-1").await;
 
         // Equal loads: the id decides (a); then b has less load; then a again (ties by id).
         let mut got = vec![];
@@ -86,7 +77,7 @@ async fn intake_assigns_the_least_loaded_eligible_technician_and_explains_why() 
         }
         assert_eq!(got, ["tech-a", "tech-b", "tech-a"]);
 
-        let disp = token(&s, "disp-n").await;
+        let disp = s.user_token("disp-n").await;
         let e = explain(&s, &disp, "WO-2").await;
         assert_eq!(e["assignee"], "tech-b");
         let first = &e["decisions"][0];
@@ -117,9 +108,9 @@ async fn intake_assigns_the_least_loaded_eligible_technician_and_explains_why() 
         assert_eq!(candidate(&e["now"], "tech-a")["open"], 2);
 
         // A technician has no explanations; a dispatcher of another region sees nothing.
-        let a = token(&s, "tech-a").await;
+        let a = s.user_token("tech-a").await;
         assert_eq!(s.get(&a, "/v1/workorders/WO-2/explain").await.status(), 403);
-        let south = token(&s, "disp-s").await;
+        let south = s.user_token("disp-s").await;
         assert_eq!(
             s.get(&south, "/v1/workorders/WO-2/explain").await.status(),
             404
@@ -146,7 +137,7 @@ async fn a_batch_serves_urgent_first_fills_capacity_and_escalates_urgent_jobs_no
                 .await;
             assert_eq!(r.status(), 200);
         }
-        let agent = token(&s, "agent-1").await;
+        let agent = s.user_token("agent-1").await;
         for id in ["WO-1", "WO-2", "WO-3"] {
             let v = s.create_order(&agent, id, "north").await;
             assert!(v["assignee"].is_null(), "no dispatch on intake by policy");
@@ -157,12 +148,12 @@ async fn a_batch_serves_urgent_first_fills_capacity_and_escalates_urgent_jobs_no
             .await;
 
         // A dispatcher runs only its regions.
-        let south = token(&s, "disp-s").await;
+        let south = s.user_token("disp-s").await;
         let r = s
             .post(&south, "/v1/dispatch/auto", &json!({"region": "north"}))
             .await;
         assert_eq!(r.status(), 403);
-        let tech = token(&s, "tech-a").await;
+        let tech = s.user_token("tech-a").await;
         assert_eq!(
             s.post(&tech, "/v1/dispatch/auto", &json!({}))
                 .await
@@ -170,7 +161,7 @@ async fn a_batch_serves_urgent_first_fills_capacity_and_escalates_urgent_jobs_no
             403
         );
 
-        let disp = token(&s, "disp-n").await;
+        let disp = s.user_token("disp-n").await;
         let r = s.post(&disp, "/v1/dispatch/auto", &json!({})).await;
         assert_eq!(r.status(), 200);
         let report: Value = r.json().await.unwrap();
@@ -215,7 +206,7 @@ async fn a_batch_serves_urgent_first_fills_capacity_and_escalates_urgent_jobs_no
             .await
             .unwrap();
         assert_eq!(report["escalated"], 1, "{report}");
-        let mgr = token(&s, "mgr-1").await;
+        let mgr = s.user_token("mgr-1").await;
         let open: Vec<Value> = s.get(&mgr, "/v1/escalations").await.json().await.unwrap();
         assert_eq!(open.len(), 1, "{open:?}");
         assert_eq!(open[0]["kind"], "urgent_unassigned");
@@ -259,11 +250,11 @@ async fn dispatchers_assign_reassign_and_unassign_only_in_their_regions() {
     for backend in backends() {
         let s = TestServer::start(BIN, &backend).await;
         let admin = company(&s).await;
-        let agent = token(&s, "agent-1").await;
+        let agent = s.user_token("agent-1").await;
         let v = s.create_order(&agent, "WO-1", "north").await;
         assert_eq!(v["assignee"], "tech-a");
-        let disp = token(&s, "disp-n").await;
-        let south = token(&s, "disp-s").await;
+        let disp = s.user_token("disp-n").await;
+        let south = s.user_token("disp-s").await;
         let path = "/v1/workorders/WO-1/assign";
 
         let r = s.post(&south, path, &json!({"technician": "tech-b"})).await;
@@ -357,11 +348,11 @@ async fn a_decline_sends_the_job_to_the_next_technician() {
     for backend in backends() {
         let s = TestServer::start(BIN, &backend).await;
         company(&s).await;
-        let agent = token(&s, "agent-1").await;
+        let agent = s.user_token("agent-1").await;
         let v = s.create_order(&agent, "WO-1", "north").await;
         assert_eq!(v["assignee"], "tech-a");
 
-        let mut a = device(&s, "tech-a", Role::Technician, "phone-a").await;
+        let mut a = s.device("tech-a", Role::Technician, "phone-a").await;
         a.sync(&s).await.unwrap();
         let now = s.clock(&agent).await;
         a.act("WO-1", |wo, me| {
@@ -372,7 +363,7 @@ async fn a_decline_sends_the_job_to_the_next_technician() {
         assert_eq!(synced.removed, ["WO-1"], "the job left A's device");
         assert!(a.docs.is_empty());
 
-        let disp = token(&s, "disp-n").await;
+        let disp = s.user_token("disp-n").await;
         let e = explain(&s, &disp, "WO-1").await;
         assert_eq!(e["assignee"], "tech-b");
         let last = e["decisions"].as_array().unwrap().last().unwrap();
@@ -381,7 +372,7 @@ async fn a_decline_sends_the_job_to_the_next_technician() {
             candidate(&last["explanation"], "tech-a")["excluded"],
             json!({"reason": "refused"})
         );
-        let mut b = device(&s, "tech-b", Role::Technician, "phone-b").await;
+        let mut b = s.device("tech-b", Role::Technician, "phone-b").await;
         b.sync(&s).await.unwrap();
         assert_eq!(b.view("WO-1").status, Status::Assigned);
 
@@ -395,7 +386,7 @@ async fn a_decline_sends_the_job_to_the_next_technician() {
             .await
             .unwrap();
         assert_eq!(v["status"], "pending_dispatch");
-        let mgr = token(&s, "mgr-1").await;
+        let mgr = s.user_token("mgr-1").await;
         let open: Vec<Value> = s.get(&mgr, "/v1/escalations").await.json().await.unwrap();
         assert!(open.is_empty(), "normal jobs wait without escalating");
     }
@@ -406,7 +397,7 @@ async fn an_unaccepted_job_times_out_after_an_hour_once_and_goes_to_the_next_tec
     for backend in backends() {
         let s = TestServer::start_with_env(BIN, &backend, &[("FIELDSYNC_CLOCK", "manual")]).await;
         let admin = company(&s).await;
-        let agent = token(&s, "agent-1").await;
+        let agent = s.user_token("agent-1").await;
         let v = s.create_order(&agent, "WO-1", "north").await;
         assert_eq!(v["assignee"], "tech-a");
 
@@ -443,7 +434,7 @@ async fn an_unaccepted_job_times_out_after_an_hour_once_and_goes_to_the_next_tec
         assert_eq!(breaches[0]["technician"], "tech-a");
 
         // A's phone, offline all along, learns the job was taken back.
-        let mut a = device(&s, "tech-a", Role::Technician, "phone-a").await;
+        let mut a = s.device("tech-a", Role::Technician, "phone-a").await;
         a.sync(&s).await.unwrap();
         assert!(a.docs.is_empty());
     }
@@ -454,7 +445,7 @@ async fn an_urgent_job_nobody_can_take_escalates_at_intake() {
     for backend in backends() {
         let s = TestServer::start(BIN, &backend).await;
         company(&s).await;
-        let agent = token(&s, "agent-1").await;
+        let agent = s.user_token("agent-1").await;
         // East has no technicians at all.
         let admin = s.admin_token().await;
         s.add_user(&admin, "disp-e", "dispatcher", &["east"], &[])
@@ -465,16 +456,16 @@ async fn an_urgent_job_nobody_can_take_escalates_at_intake() {
         assert!(v["assignee"].is_null());
         let normal = s.create_order(&agent, "WO-E2", "east").await;
         assert!(normal["assignee"].is_null());
-        let mgr = token(&s, "mgr-1").await;
+        let mgr = s.user_token("mgr-1").await;
         let open: Vec<Value> = s.get(&mgr, "/v1/escalations").await.json().await.unwrap();
         assert_eq!(open.len(), 1, "only the urgent one: {open:?}");
         assert_eq!(open[0]["wo_id"], "WO-E");
         assert!(open[0]["due_at"].as_i64().unwrap() > open[0]["opened_at"].as_i64().unwrap());
         // The dispatcher of east sees it; the one of north does not.
-        let east = token(&s, "disp-e").await;
+        let east = s.user_token("disp-e").await;
         let mine: Vec<Value> = s.get(&east, "/v1/escalations").await.json().await.unwrap();
         assert_eq!(mine.len(), 1);
-        let north = token(&s, "disp-n").await;
+        let north = s.user_token("disp-n").await;
         let theirs: Vec<Value> = s.get(&north, "/v1/escalations").await.json().await.unwrap();
         assert!(theirs.is_empty());
     }
@@ -492,7 +483,7 @@ async fn two_instances_running_the_clock_at_once_time_each_job_out_exactly_once(
     let s1 = TestServer::start_with_env(BIN, &backend, &[("FIELDSYNC_CLOCK", "manual")]).await;
     let s2 = s1.another_instance().await;
     let admin = company(&s1).await;
-    let agent = token(&s1, "agent-1").await;
+    let agent = s1.user_token("agent-1").await;
     let ids: Vec<String> = (0..8).map(|i| format!("WO-{i}")).collect();
     for id in &ids {
         s1.create_order(&agent, id, "north").await;
@@ -510,7 +501,7 @@ async fn two_instances_running_the_clock_at_once_time_each_job_out_exactly_once(
         ids.len()
     );
     // Every document holds exactly one timeout, whichever instance recorded it.
-    let mut disp = device(&s1, "disp-n", Role::Dispatcher, "pc-n").await;
+    let mut disp = s1.device("disp-n", Role::Dispatcher, "pc-n").await;
     disp.sync(&s2).await.unwrap();
     for id in &ids {
         let wo = sync_core::workorder::WorkOrder::from_automerge(disp.docs[id].0.clone());

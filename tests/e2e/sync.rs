@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 use sync_core::workorder::{PartInput, Role, Status};
-use tests::{backends, Backend, Device, TestServer};
+use tests::{backends, Backend, TestServer};
 
 use crate::BIN;
 
@@ -26,11 +26,6 @@ async fn company(s: &TestServer) {
     s.create_order(&agent, "WO-S1", "south").await;
 }
 
-async fn device(s: &TestServer, user: &str, role: Role, dev: &str) -> Device {
-    let token = s.token(user, &format!("{user}-password"), Some(dev)).await;
-    Device::new(user, role, dev, token)
-}
-
 async fn server_view(s: &TestServer, id: &str) -> Value {
     let admin = s.admin_token().await;
     let r = s.get(&admin, &format!("/v1/workorders/{id}")).await;
@@ -43,9 +38,9 @@ async fn each_role_receives_exactly_its_scope() {
     for backend in backends() {
         let s = TestServer::start(BIN, &backend).await;
         company(&s).await;
-        let mut north = device(&s, "disp-n", Role::Dispatcher, "pc-n").await;
-        let mut south = device(&s, "disp-s", Role::Dispatcher, "pc-s").await;
-        let mut a = device(&s, "tech-a", Role::Technician, "phone-a").await;
+        let mut north = s.device("disp-n", Role::Dispatcher, "pc-n").await;
+        let mut south = s.device("disp-s", Role::Dispatcher, "pc-s").await;
+        let mut a = s.device("tech-a", Role::Technician, "phone-a").await;
         north.sync(&s).await.unwrap();
         south.sync(&s).await.unwrap();
         a.sync(&s).await.unwrap();
@@ -83,10 +78,10 @@ async fn a_device_can_neither_read_nor_write_outside_its_scope() {
     for backend in backends() {
         let s = TestServer::start(BIN, &backend).await;
         company(&s).await;
-        let mut north = device(&s, "disp-n", Role::Dispatcher, "pc-n").await;
+        let mut north = s.device("disp-n", Role::Dispatcher, "pc-n").await;
         north.sync(&s).await.unwrap();
         // B's device smuggles in a copy of WO-N2 (not assigned to B) with an edit.
-        let mut b = device(&s, "tech-b", Role::Technician, "phone-b").await;
+        let mut b = s.device("tech-b", Role::Technician, "phone-b").await;
         let stolen = north.docs["WO-N2"].clone();
         b.docs.insert("WO-N2".into(), stolen);
         b.act("WO-N2", |wo, me| {
@@ -100,7 +95,7 @@ async fn a_device_can_neither_read_nor_write_outside_its_scope() {
         assert_eq!(view["event_count"], 1);
 
         // The dispatcher of another region tries the same.
-        let mut south = device(&s, "disp-s", Role::Dispatcher, "pc-s").await;
+        let mut south = s.device("disp-s", Role::Dispatcher, "pc-s").await;
         south.sync(&s).await.unwrap();
         south
             .docs
@@ -124,9 +119,9 @@ async fn offline_work_on_a_job_reassigned_meanwhile_is_kept_then_removed_from_th
     for backend in backends() {
         let s = TestServer::start(BIN, &backend).await;
         company(&s).await;
-        let mut disp = device(&s, "disp-n", Role::Dispatcher, "pc-n").await;
-        let mut a = device(&s, "tech-a", Role::Technician, "phone-a").await;
-        let mut b = device(&s, "tech-b", Role::Technician, "phone-b").await;
+        let mut disp = s.device("disp-n", Role::Dispatcher, "pc-n").await;
+        let mut a = s.device("tech-a", Role::Technician, "phone-a").await;
+        let mut b = s.device("tech-b", Role::Technician, "phone-b").await;
         disp.sync(&s).await.unwrap();
         disp.act("WO-N1", |wo, me| {
             wo.assign(me, "tech-a", None, 1_000).unwrap()
@@ -181,13 +176,13 @@ async fn forged_uploads_are_rejected_and_change_nothing() {
     for backend in backends() {
         let s = TestServer::start(BIN, &backend).await;
         company(&s).await;
-        let mut disp = device(&s, "disp-n", Role::Dispatcher, "pc-n").await;
+        let mut disp = s.device("disp-n", Role::Dispatcher, "pc-n").await;
         disp.sync(&s).await.unwrap();
         disp.act("WO-N1", |wo, me| {
             wo.assign(me, "tech-a", None, 1_000).unwrap()
         });
         disp.sync(&s).await.unwrap();
-        let mut a = device(&s, "tech-a", Role::Technician, "phone-a").await;
+        let mut a = s.device("tech-a", Role::Technician, "phone-a").await;
         a.sync(&s).await.unwrap();
         let before = server_view(&s, "WO-N1").await;
         // A's device pretends to be the dispatcher and cancels the job.
@@ -210,7 +205,7 @@ async fn replaying_a_sync_request_changes_nothing() {
     for backend in backends() {
         let s = TestServer::start(BIN, &backend).await;
         company(&s).await;
-        let mut disp = device(&s, "disp-n", Role::Dispatcher, "pc-n").await;
+        let mut disp = s.device("disp-n", Role::Dispatcher, "pc-n").await;
         disp.sync(&s).await.unwrap();
         disp.act("WO-N1", |wo, me| {
             wo.edit_notes(me, "gate code 4711", 1_000).unwrap()
@@ -267,7 +262,9 @@ async fn two_server_instances_on_one_postgres_never_lose_each_others_merges() {
     let mut handles = Vec::new();
     for i in 0..6 {
         let server = if i % 2 == 0 { &s1 } else { &s2 };
-        let mut dev = device(server, "disp-n", Role::Dispatcher, &format!("pc-{i}")).await;
+        let mut dev = server
+            .device("disp-n", Role::Dispatcher, &format!("pc-{i}"))
+            .await;
         dev.sync(server).await.unwrap();
         handles.push(dev);
     }
@@ -326,7 +323,7 @@ async fn many_devices_syncing_at_once_all_succeed() {
         for i in 0..8 {
             let user = format!("agent-{i}x");
             s.add_user(&admin, &user, "agent", &[], &[]).await;
-            let mut d = device(&s, &user, Role::Agent, &format!("pc-{i}")).await;
+            let mut d = s.device(&user, Role::Agent, &format!("pc-{i}")).await;
             d.sync(&s).await.unwrap();
             devices.push(d);
         }

@@ -249,6 +249,24 @@ impl TestServer {
             .unwrap()
     }
 
+    /// An access token of a user made by [`TestServer::add_user`] (password `<id>-password`).
+    pub async fn user_token(&self, user: &str) -> String {
+        self.token(user, &format!("{user}-password"), None).await
+    }
+
+    /// A simulated device of such a user, logged in with its own device id.
+    pub async fn device(
+        &self,
+        user: &str,
+        role: sync_core::workorder::Role,
+        dev: &str,
+    ) -> crate::Device {
+        let token = self
+            .token(user, &format!("{user}-password"), Some(dev))
+            .await;
+        crate::Device::new(user, role, dev, token)
+    }
+
     /// Service time now (ms since the epoch).
     pub async fn clock(&self, token: &str) -> i64 {
         let v: Value = self.get(token, "/v1/clock").await.json().await.unwrap();
