@@ -156,7 +156,7 @@ impl Out {
                 "photo     {} {} {}{}",
                 p.kind,
                 p.caption,
-                &p.blob[..12.min(p.blob.len())],
+                p.blob.chars().take(12).collect::<String>(),
                 if p.removed.is_some() {
                     " (removed)"
                 } else {
