@@ -90,8 +90,9 @@ pub struct BenchResult {
     pub round_trips_per_sync: f64,
     /// Documents whose changes the server refused during the concurrent sync.
     pub rejected_documents: usize,
-    /// Whether, for every work order, the server's copy has the same event count and notes as
-    /// the device's copy after the sync.
+    /// Whether, for every work order, the server's copy is the same work order (every event,
+    /// part line and note) as the device's copy after the sync, and the devices sent every
+    /// change they made.
     pub server_holds_every_change: bool,
     /// Work orders whose server copy differs from the device's (0 when all match).
     pub mismatched_documents: usize,
@@ -534,10 +535,8 @@ async fn run_in(opts: &BenchOptions, tag: &str, root: &Path) -> anyhow::Result<B
                     .await
                     .with_context(|| format!("bench verify: reading {job} from the server"))?;
                 bar.inc(1);
-                anyhow::Ok(
-                    remote["event_count"].as_u64() == Some(local.event_count as u64)
-                        && remote["notes"].as_str() == Some(local.notes.as_str()),
-                )
+                // The whole derived work order: events, status, part lines, notes…
+                anyhow::Ok(serde_json::to_value(&local).ok().as_ref() == Some(&remote))
             }
         })
         .buffer_unordered(VERIFY_CONCURRENCY)
@@ -571,7 +570,9 @@ async fn run_in(opts: &BenchOptions, tag: &str, root: &Path) -> anyhow::Result<B
         bytes_down,
         round_trips_per_sync: round(round_trips as f64 / n as f64, 2),
         rejected_documents,
-        server_holds_every_change: mismatched_documents == 0 && rejected_documents == 0,
+        server_holds_every_change: mismatched_documents == 0
+            && rejected_documents == 0
+            && changes_sent == changes,
         mismatched_documents,
     })
 }

@@ -518,7 +518,7 @@ async fn run_on(dev: &Device, command: Command, out: &Out) -> anyhow::Result<()>
             let start = parse_time(&at, dev.now())?;
             let end = match until {
                 Some(u) => parse_time(&u, dev.now())?,
-                None => start + 2 * 3_600_000,
+                None => start.saturating_add(2 * 3_600_000),
             };
             step(dev, out, &job, "appointment set", |w, a, now| {
                 w.set_appointment(a, start, end, reason.as_deref(), now)
@@ -677,6 +677,9 @@ async fn run_on(dev: &Device, command: Command, out: &Out) -> anyhow::Result<()>
         Command::Sync => {
             let s = dev.sync().await?;
             out.synced(&s);
+            if let Some((id, why)) = s.failed.first() {
+                bail!("the server's answer for {id} could not be applied ({why}); the copy on this device is unchanged, sync again");
+            }
             if let Some((id, why)) = s.rejected.first() {
                 // The rest synced; these changes stay on the device, refused.
                 bail!(

@@ -55,6 +55,10 @@ pub struct SyncSummary {
     /// Work orders the server took away while this device still had unconfirmed changes on
     /// them: the copy stays on the device.
     pub kept: Vec<String>,
+    /// Work orders whose reply this device could not apply (the stored copy is unchanged).
+    pub failed: Vec<(String, String)>,
+    /// Images the server refused for good, with its reason (the documents still synced).
+    pub images_refused: Vec<(String, String)>,
 }
 
 fn now_ms() -> i64 {
@@ -299,8 +303,15 @@ impl Device {
         let mut summary = SyncSummary::default();
 
         for blob in self.store.pending_blobs().await? {
-            let bytes = std::fs::read(&blob.path)
-                .with_context(|| format!("pending image {} is missing", blob.path.display()))?;
+            let Ok(bytes) = std::fs::read(&blob.path) else {
+                // Never a reason to hold back the documents: report it and go on.
+                self.store.blob_refused(&blob.hash).await?;
+                summary.images_refused.push((
+                    blob.hash.to_string(),
+                    "the image file is missing on this device".into(),
+                ));
+                continue;
+            };
             let mut result = api
                 .put_blob(&token, blob.hash.as_str(), bytes.clone())
                 .await;
@@ -308,14 +319,25 @@ impl Device {
                 token = self.refresh(&api).await?;
                 result = api.put_blob(&token, blob.hash.as_str(), bytes).await;
             }
-            result.map_err(|e| match e {
-                ApiError::Unreachable { .. } => anyhow!(
+            match result {
+                Ok(()) => {
+                    self.store.blob_uploaded(&blob.hash).await?;
+                    summary.blobs_uploaded += 1;
+                }
+                // Refused for good (too large, not an image): the documents still go.
+                Err(ApiError::Refused {
+                    status, message, ..
+                }) if (400..500).contains(&status) => {
+                    self.store.blob_refused(&blob.hash).await?;
+                    summary
+                        .images_refused
+                        .push((blob.hash.to_string(), message));
+                }
+                Err(e @ ApiError::Unreachable { .. }) => bail!(
                     "{e}; everything recorded is kept on the device and goes with the next sync"
                 ),
-                other => anyhow!("uploading image {}: {other}", blob.hash),
-            })?;
-            self.store.blob_uploaded(&blob.hash).await?;
-            summary.blobs_uploaded += 1;
+                Err(other) => bail!("uploading image {}: {other}", blob.hash),
+            }
         }
 
         let mut work: Vec<(String, Automerge, sync::State)> = Vec::new();
@@ -377,9 +399,22 @@ impl Device {
                 }
                 work.retain(|(id, _, _)| *id != r.doc_id);
             }
-            // Save after every round: an interrupted sync keeps what arrived.
-            for (id, doc, state) in &work {
-                self.store.save(id, doc, state).await?;
+            // Save after every round: an interrupted sync keeps what arrived. A document whose
+            // reply could not be applied is not saved: the stored copy stays as it was, and the
+            // session carries on with it (its sync state reset).
+            let failed: Vec<String> = session
+                .report()
+                .failed
+                .iter()
+                .map(|f| f.doc_id.clone())
+                .collect();
+            for (id, doc, state) in work.iter_mut() {
+                if !failed.contains(id) {
+                    self.store.save(id, doc, state).await?;
+                } else if let Some(stored) = self.store.load(id, &device).await? {
+                    *doc = stored.doc;
+                    *state = sync::State::new();
+                }
             }
         }
         let report: SyncReport = session.into_report();
@@ -397,6 +432,11 @@ impl Device {
             .rejected
             .iter()
             .map(|r| (r.doc_id.clone(), format!("{}: {}", r.code, r.message)))
+            .collect();
+        summary.failed = report
+            .failed
+            .iter()
+            .map(|f| (f.doc_id.clone(), f.error.to_string()))
             .collect();
         // The parts catalogue, for pricing part lines offline (best effort).
         if let Ok(parts) = api.call(Method::GET, "/v1/parts", Some(&token), None).await {

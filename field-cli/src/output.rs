@@ -211,6 +211,15 @@ impl Out {
         for (id, why) in &s.rejected {
             println!("refused   {id}: {why}");
         }
+        for (id, why) in &s.failed {
+            println!("failed    {id}: {why} (the copy on this device is unchanged)");
+        }
+        for (hash, why) in &s.images_refused {
+            println!(
+                "image     {}: refused by the server: {why}",
+                hash.chars().take(12).collect::<String>()
+            );
+        }
     }
 
     pub fn dispatched(&self, v: &Value) {

@@ -178,6 +178,8 @@ pub struct Step {
     pub escalations: Option<Vec<String>>,
     pub notes_contain: Option<Vec<String>>,
     pub fixed_outcome: Option<bool>,
+    /// `sync`: how many images this sync must upload.
+    pub images_uploaded: Option<usize>,
     pub appointment_by: Option<String>,
     pub flagged: Option<Vec<String>>,
 }
@@ -303,6 +305,8 @@ struct Run<'a> {
     url: String,
     dir: PathBuf,
     checks: usize,
+    /// Photos made so far (each gets its own image).
+    photos: std::cell::Cell<u8>,
 }
 
 const UNREACHABLE: &str = "http://127.0.0.1:9";
@@ -465,7 +469,15 @@ impl Run<'_> {
         let s = step;
         match s.op.as_str() {
             "sync" => {
-                self.device(s)?.sync().await?;
+                let r = self.device(s)?.sync().await?;
+                if let Some((id, why)) = r.rejected.first().or(r.failed.first()) {
+                    bail!("sync left {id} behind: {why}");
+                }
+                if let Some(n) = s.images_uploaded {
+                    self.check(r.blobs_uploaded == n, || {
+                        format!("{} image(s) uploaded, expected {n}", r.blobs_uploaded)
+                    })?;
+                }
             }
             "offline" | "online" => {
                 let name = s
@@ -570,7 +582,13 @@ impl Run<'_> {
                 let start = parse_time(s.at.as_deref().unwrap_or("+2h"), dev.now())?;
                 let why = s.reason.clone();
                 dev.act(&job, |w, a, now| {
-                    w.set_appointment(a, start, start + 7_200_000, why.as_deref(), now)
+                    w.set_appointment(
+                        a,
+                        start,
+                        start.saturating_add(7_200_000),
+                        why.as_deref(),
+                        now,
+                    )
                 })
                 .await?
             }
@@ -635,10 +653,10 @@ impl Run<'_> {
                 }
             }
             "photo" => {
-                let file = self
-                    .dir
-                    .join(format!("photo-{}.png", self.checks + job.len()));
-                std::fs::write(&file, png(s.text.as_deref().map_or(7, |t| t.len() as u8)))?;
+                let n = self.photos.get().wrapping_add(1);
+                self.photos.set(n);
+                let file = self.dir.join(format!("photo-{n}.png"));
+                std::fs::write(&file, png(n))?;
                 let hash = dev.add_image(&file).await?;
                 let kind: PhotoKind = s
                     .kind
@@ -728,6 +746,15 @@ impl Run<'_> {
     }
 
     async fn expect(&mut self, s: &Step) -> anyhow::Result<()> {
+        let before = self.checks;
+        self.expect_inner(s).await?;
+        if self.checks == before {
+            bail!("this expect step checks nothing: name at least one expectation");
+        }
+        Ok(())
+    }
+
+    async fn expect_inner(&mut self, s: &Step) -> anyhow::Result<()> {
         if let Some(flagged) = &s.flagged {
             let v = self
                 .admin
@@ -776,6 +803,14 @@ impl Run<'_> {
                 format!(
                     "{job}: completion {}, expected fixed = {fixed}",
                     v["completion"]
+                )
+            })?;
+        }
+        if let Some(cause) = &s.cause {
+            self.check(v["diagnosis"]["cause"] == cause.as_str(), || {
+                format!(
+                    "{job}: diagnosis {}, expected {cause}",
+                    v["diagnosis"]["cause"]
                 )
             })?;
         }
@@ -972,6 +1007,7 @@ pub async fn run(
         url: url.to_owned(),
         dir: dir.to_owned(),
         checks: 0,
+        photos: std::cell::Cell::new(0),
     };
     r.setup().await.context("setting up")?;
     for (i, step) in scenario.steps.iter().enumerate() {

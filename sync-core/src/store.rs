@@ -58,6 +58,9 @@ const SCHEMA: &[&str] = &[
 pub struct Store {
     pool: SqlitePool,
     dir: PathBuf,
+    /// Held for the store's lifetime: one process at a time works on a device directory, so
+    /// a sync never writes back a copy older than a step another command just saved.
+    _lock: std::fs::File,
 }
 
 impl Store {
@@ -68,6 +71,21 @@ impl Store {
             move |source| StoreError::Io { path, source }
         };
         std::fs::create_dir_all(dir.join("blobs")).map_err(io(dir))?;
+        let lock_path = dir.join("lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io(&lock_path))?;
+        // Waits while another command works on this device (a sync can take a while).
+        let lock = tokio::task::spawn_blocking(move || lock.lock().map(|()| lock))
+            .await
+            .map_err(|e| StoreError::Io {
+                path: lock_path.display().to_string(),
+                source: std::io::Error::other(e.to_string()),
+            })?
+            .map_err(io(&lock_path))?;
         let file = dir.join("device.db");
         let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", file.display()))
             .map_err(|source| StoreError::Open {
@@ -92,6 +110,7 @@ impl Store {
         Ok(Store {
             pool,
             dir: dir.to_owned(),
+            _lock: lock,
         })
     }
 
@@ -230,6 +249,15 @@ impl Store {
         Ok(out)
     }
 
+    /// The server refused this blob for good (too large, not an image…): stop offering it.
+    pub async fn blob_refused(&self, hash: &BlobHash) -> Result<(), StoreError> {
+        sqlx::query("UPDATE blobs SET uploaded = 2 WHERE hash = ?")
+            .bind(hash.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub async fn blob_uploaded(&self, hash: &BlobHash) -> Result<(), StoreError> {
         sqlx::query("UPDATE blobs SET uploaded = 1 WHERE hash = ?")
             .bind(hash.as_str())
@@ -299,6 +327,24 @@ mod tests {
         store.unset("user").await.unwrap();
         assert_eq!(store.get("user").await.unwrap(), None);
         store.close().await;
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[tokio::test]
+    async fn one_process_at_a_time_works_on_a_device_directory() {
+        let d = dir();
+        let first = Store::open(&d).await.unwrap();
+        let d2 = d.clone();
+        let second = tokio::spawn(async move { Store::open(&d2).await });
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(!second.is_finished(), "the second opener waits for the first");
+        first.close().await;
+        let second = tokio::time::timeout(std::time::Duration::from_secs(10), second)
+            .await
+            .expect("the second opener proceeds once the first is gone")
+            .unwrap()
+            .unwrap();
+        second.close().await;
         let _ = std::fs::remove_dir_all(&d);
     }
 

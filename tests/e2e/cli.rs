@@ -235,6 +235,10 @@ async fn the_load_generator_runs_and_finds_every_change_on_the_server() {
             3 * 2 * (1 + 3),
             "an acceptance and 3 edits per job: {v}"
         );
+        assert_eq!(
+            v["changes_sent"], v["changes"],
+            "the devices sent every change: {v}"
+        );
         assert_eq!(v["server_holds_every_change"], true, "{v}");
         assert_eq!(v["round_trips_per_sync"], 1.0, "{v}");
         assert!(v["sync_latency_ms"]["p50"].as_f64().unwrap() > 0.0);

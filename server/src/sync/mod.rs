@@ -124,7 +124,8 @@ async fn sync_handler(
     for offer in offers {
         let id = offer.doc_id.as_str();
         let mut still_visible = visible.contains(id);
-        let offered_heads = db::docs::heads_text(&offer.change_hashes());
+        let offered_hashes = offer.change_hashes();
+        let offered_heads = db::docs::heads_text(&offered_hashes);
         if offer.message.is_none() && stored_heads.get(id) == Some(&offered_heads) {
             // The pre-filter: equal heads, nothing to send; the document is not even loaded.
             if !still_visible {
@@ -157,6 +158,10 @@ async fn sync_handler(
                 replies.push(e.to_reply());
             }
             Ok(r) => {
+                // Whether we now hold every head the device offered (its whole history).
+                let holds_offer = offered_hashes
+                    .iter()
+                    .all(|h| automerge::ReadDoc::get_change_by_hash(&doc, h).is_some());
                 if r.doc_changed() {
                     // The stored document as it was: only rebuilt when something arrived.
                     let before = WorkOrder::from_automerge(
@@ -240,8 +245,10 @@ async fn sync_handler(
                 if !still_visible && r.missing_deps.is_empty() {
                     db::sync_state::forget(&mut tx, &device, id).await?;
                     let mut gone = proto::removed(id, "reassigned: no longer yours");
-                    // The heads we hold now, the device's changes included.
-                    gone.heads = r.reply.heads.clone();
+                    // We hold the device's heads: deleting its copy loses nothing.
+                    if holds_offer {
+                        gone.heads = protocol::heads_to_wire(&offered_hashes);
+                    }
                     replies.push(gone);
                     continue;
                 }
@@ -256,7 +263,29 @@ async fn sync_handler(
     }
     for id in &triage.remove {
         db::sync_state::forget(&mut tx, &device, id).await?;
-        replies.push(proto::removed(id, "not visible to this user"));
+        let mut gone = proto::removed(id, "not visible to this user");
+        // Say which of the device's heads we hold, so that it deletes its copy only when
+        // nothing on it would be lost (a rare path: load the document to check).
+        let offered = request
+            .docs
+            .iter()
+            .find(|o| o.doc_id == *id)
+            .map(|o| o.change_hashes())
+            .unwrap_or_default();
+        if !offered.is_empty() {
+            if let Some(doc) = db::docs::load(&mut tx, id)
+                .await
+                .map_err(ApiError::Internal)?
+            {
+                if offered
+                    .iter()
+                    .all(|h| automerge::ReadDoc::get_change_by_hash(&doc, h).is_some())
+                {
+                    gone.heads = protocol::heads_to_wire(&offered);
+                }
+            }
+        }
+        replies.push(gone);
     }
     if request.complete {
         let offered: BTreeSet<&str> = request.docs.iter().map(|o| o.doc_id.as_str()).collect();

@@ -271,11 +271,12 @@ impl ClientSync {
                     let theirs = super::wire::heads_from_wire(&reply.heads);
                     let acknowledged =
                         !theirs.is_empty() && mine.iter().all(|h| theirs.contains(h));
+                    // Without that confirmation the copy may hold the only record of
+                    // something (the server may have lost it): keep it.
                     let removed = RemovedDoc {
                         doc_id: reply.doc_id.clone(),
                         reason: reason.clone(),
-                        had_unsynced_changes: !acknowledged
-                            && !same_heads(&mine, &doc.state.shared_heads),
+                        had_unsynced_changes: !acknowledged,
                     };
                     self.report.removed.push(removed.clone());
                     round.removed.push(removed);

@@ -121,7 +121,25 @@ impl TestServer {
         }
         for doc_id in split.remove {
             self.states.remove(&(device.to_owned(), doc_id.to_owned()));
-            replies.push(removed(doc_id, NOT_VISIBLE));
+            let mut reply = removed(doc_id, NOT_VISIBLE);
+            // Like the real server: name the device's heads when we hold them all, so the
+            // device knows deleting its copy loses nothing.
+            let offered = request
+                .docs
+                .iter()
+                .find(|o| o.doc_id == doc_id)
+                .map(|o| o.change_hashes())
+                .unwrap_or_default();
+            if let Some(doc) = self.docs.get(doc_id) {
+                if !offered.is_empty()
+                    && offered
+                        .iter()
+                        .all(|h| automerge::ReadDoc::get_change_by_hash(doc, h).is_some())
+                {
+                    reply.heads = crate::protocol::heads_to_wire(&offered);
+                }
+            }
+            replies.push(reply);
         }
         for doc_id in split.add {
             let key = (device.to_owned(), doc_id.to_owned());
