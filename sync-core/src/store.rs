@@ -337,7 +337,10 @@ mod tests {
         let d2 = d.clone();
         let second = tokio::spawn(async move { Store::open(&d2).await });
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        assert!(!second.is_finished(), "the second opener waits for the first");
+        assert!(
+            !second.is_finished(),
+            "the second opener waits for the first"
+        );
         first.close().await;
         let second = tokio::time::timeout(std::time::Duration::from_secs(10), second)
             .await
