@@ -299,7 +299,6 @@ struct Run<'a> {
     scenario: &'a Scenario,
     admin: Device,
     devices: BTreeMap<String, Device>,
-    offline: BTreeSet<String>,
     skews: BTreeMap<String, i64>,
     lines: BTreeMap<String, String>,
     url: String,
@@ -479,20 +478,8 @@ impl Run<'_> {
                     })?;
                 }
             }
-            "offline" | "online" => {
-                let name = s
-                    .device
-                    .clone()
-                    .ok_or_else(|| anyhow!("op {:?} needs `device`", s.op))?;
-                let dev = self.device(s)?;
-                if s.op == "offline" {
-                    dev.set_server(UNREACHABLE).await?;
-                    self.offline.insert(name);
-                } else {
-                    dev.set_server(&self.url).await?;
-                    self.offline.remove(&name);
-                }
-            }
+            "offline" => self.device(s)?.set_server(UNREACHABLE).await?,
+            "online" => self.device(s)?.set_server(&self.url).await?,
             "advance" => {
                 let by =
                     s.by.as_deref()
@@ -1001,7 +988,6 @@ pub async fn run(
         scenario,
         admin,
         devices: BTreeMap::new(),
-        offline: BTreeSet::new(),
         skews: BTreeMap::new(),
         lines: BTreeMap::new(),
         url: url.to_owned(),

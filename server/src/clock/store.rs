@@ -40,6 +40,30 @@ pub async fn previous_contact(conn: &mut AnyConnection, device: &str) -> sqlx::R
         .await
 }
 
+/// Keeps an event's device time, receipt and field time (once: replays change nothing).
+async fn insert_time(
+    conn: &mut AnyConnection,
+    wo_id: &str,
+    e: &Event,
+    device: &str,
+    received_at: i64,
+    field_at: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO event_times (wo_id, event_id, device_id, device_at, received_at, field_at)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (wo_id, event_id) DO NOTHING",
+    )
+    .bind(wo_id)
+    .bind(&e.id)
+    .bind(device)
+    .bind(e.at)
+    .bind(received_at)
+    .bind(field_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Records when new events uploaded by a device arrived and when they happened in the field.
 /// An event cannot have happened before the work order existed or, since every sync sends
 /// everything, before the device's previous contact; nor after it reached the server.
@@ -58,18 +82,7 @@ pub async fn record_arrivals(
         if off.unsigned_abs() > worst.unsigned_abs() {
             worst = off;
         }
-        sqlx::query(
-            "INSERT INTO event_times (wo_id, event_id, device_id, device_at, received_at, field_at)
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (wo_id, event_id) DO NOTHING",
-        )
-        .bind(wo_id)
-        .bind(&e.id)
-        .bind(a.device)
-        .bind(e.at)
-        .bind(a.now)
-        .bind(field_at)
-        .execute(&mut *conn)
-        .await?;
+        insert_time(conn, wo_id, e, a.device, a.now, field_at).await?;
     }
     Ok(worst)
 }
@@ -167,18 +180,7 @@ pub async fn timed_history(
             Some(&at) => at,
             None => {
                 let at = e.at.min(now);
-                sqlx::query(
-                    "INSERT INTO event_times (wo_id, event_id, device_id, device_at, received_at, field_at)
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (wo_id, event_id) DO NOTHING",
-                )
-                .bind(wo_id)
-                .bind(&e.id)
-                .bind(&e.device)
-                .bind(e.at)
-                .bind(now)
-                .bind(at)
-                .execute(&mut *conn)
-                .await?;
+                insert_time(conn, wo_id, e, &e.device, now, at).await?;
                 at
             }
         };
