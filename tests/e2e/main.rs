@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod auth;
+mod bench_steady;
 mod blobs;
 mod cli;
 mod clock;

@@ -1,0 +1,1 @@
+//! `field-cli bench --steady` against the real server (the test lands with the steady mode).
