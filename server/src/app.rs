@@ -68,6 +68,7 @@ impl Application {
             image_permits: Arc::new(tokio::sync::Semaphore::new(2)),
             policy: Arc::new(policy),
             clock,
+            auth: crate::auth::AuthGuards::default(),
         });
         if clock == ServiceClock::System {
             // On a manual clock passes run when asked (`POST /v1/admin/clock/tick`), so that

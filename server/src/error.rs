@@ -33,6 +33,20 @@ pub enum ApiError {
     },
     #[error("the service is not ready: {0}")]
     Unavailable(String),
+    /// Too many failed logins for an account or a client address: 429 `too_many_attempts`
+    /// with `Retry-After`, so a client knows when trying again is worth it.
+    #[error("{message}")]
+    TooManyAttempts {
+        retry_after_secs: u64,
+        message: String,
+    },
+    /// The server is at capacity for costly work (password hashing): 503 `busy` with
+    /// `Retry-After`. Refusing at once keeps memory bounded where queueing would not.
+    #[error("{message}")]
+    Busy {
+        retry_after_secs: u64,
+        message: String,
+    },
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -53,6 +67,8 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::Conflict(_) => "conflict",
             ApiError::Unavailable(_) => "unavailable",
+            ApiError::TooManyAttempts { .. } => "too_many_attempts",
+            ApiError::Busy { .. } => "busy",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -75,7 +91,8 @@ impl ResponseError for ApiError {
             ApiError::Status { status, .. } => {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST)
             }
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -88,7 +105,20 @@ impl ResponseError for ApiError {
             }
             other => other.to_string(),
         };
-        HttpResponse::build(self.status_code()).json(ErrorBody {
+        let mut response = HttpResponse::build(self.status_code());
+        if let ApiError::TooManyAttempts {
+            retry_after_secs, ..
+        }
+        | ApiError::Busy {
+            retry_after_secs, ..
+        } = self
+        {
+            response.insert_header((
+                actix_web::http::header::RETRY_AFTER,
+                retry_after_secs.max(&1).to_string(),
+            ));
+        }
+        response.json(ErrorBody {
             error: self.code().to_owned(),
             message,
         })

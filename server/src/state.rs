@@ -25,6 +25,8 @@ pub struct AppState {
     pub policy: Arc<Policy>,
     /// Where service time comes from.
     pub clock: ServiceClock,
+    /// The password-hash limiter, login throttle and refresh grace of the auth endpoints.
+    pub auth: crate::auth::AuthGuards,
 }
 
 impl AppState {

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use sync_core::ids::UserId;
 use sync_core::workorder::Role;
 
+use crate::auth::hash_limit::HashOp;
 use crate::auth::{password, AuthUser};
 use crate::config::Secret;
 use crate::db::catalog::{missing, Kind};
@@ -104,6 +105,9 @@ pub struct NewUser {
         (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/json`.",
             body = ErrorBody),
         (status = 500, description = "`internal`: the server failed; the cause is logged.", body = ErrorBody),
+        (status = 503, description = "`busy`: too many passwords are being hashed at once; try again \
+            after `Retry-After` seconds.", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
     )
 )]
 async fn create_user(
@@ -147,7 +151,10 @@ async fn create_user(
         require_known(&mut conn, Kind::Skills, &body.skills).await?;
     }
     let pw = body.password.clone();
-    let hash = crate::auth::blocking(move || password::hash_password(&pw))
+    let hash = state
+        .auth
+        .hashes
+        .run(HashOp::Hash, move || password::hash_password(&pw))
         .await?
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("hashing: {e}")))?;
     let row = db::users::UserRow {
@@ -230,6 +237,9 @@ pub struct UserPatch {
         (status = 403, description = "`forbidden`: admins only.", body = ErrorBody),
         (status = 404, description = "`not_found`: no such user.", body = ErrorBody),
         (status = 500, description = "`internal`: the server failed; the cause is logged.", body = ErrorBody),
+        (status = 503, description = "`busy`: too many passwords are being hashed at once; try again \
+            after `Retry-After` seconds.", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
     )
 )]
 pub(crate) async fn update_user(
@@ -285,7 +295,10 @@ pub(crate) async fn update_user(
     if let Some(pw) = patch.password.clone() {
         password::check_password_policy(&pw)
             .map_err(|e| ApiError::bad("weak_password", e.to_string()))?;
-        row.password_hash = crate::auth::blocking(move || password::hash_password(&pw))
+        row.password_hash = state
+            .auth
+            .hashes
+            .run(HashOp::Hash, move || password::hash_password(&pw))
             .await?
             .map_err(|e| ApiError::Internal(anyhow::anyhow!("hashing: {e}")))?;
     }

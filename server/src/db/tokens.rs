@@ -10,6 +10,11 @@ pub struct FamilyRow {
     pub current_hash: String,
     pub expires_at: i64,
     pub revoked: i64,
+    /// The token `current_hash` replaced, while `current_hash` is unused and no grace retry
+    /// happened since (see `auth::refresh`); `None` otherwise.
+    pub previous_hash: Option<String>,
+    /// When `previous_hash` was rotated away (ms since the epoch).
+    pub rotated_at: Option<i64>,
 }
 
 pub async fn create(conn: &mut AnyConnection, f: &FamilyRow, now: i64) -> sqlx::Result<()> {
@@ -35,7 +40,7 @@ pub async fn lock(conn: &mut AnyConnection, family_id: &str) -> sqlx::Result<Opt
         .execute(&mut *conn)
         .await?;
     sqlx::query_as::<_, FamilyRow>(
-        "SELECT family_id, user_id, device_id, current_hash, expires_at, revoked
+        "SELECT family_id, user_id, device_id, current_hash, expires_at, revoked, previous_hash, rotated_at
          FROM refresh_families WHERE family_id = $1",
     )
     .bind(family_id)
@@ -54,27 +59,59 @@ pub async fn is_spent(conn: &mut AnyConnection, family_id: &str, hash: &str) -> 
     Ok(n > 0)
 }
 
-/// Marks the current token spent and installs the next one.
+/// Marks the current token spent and installs the next one; the spent one becomes the
+/// previous token, good for one retry within the grace window from `now` (ms).
 pub async fn rotate(
     conn: &mut AnyConnection,
     family_id: &str,
     old_hash: &str,
     new_hash: &str,
     expires_at: i64,
+    now: i64,
 ) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO refresh_spent (token_hash, family_id) VALUES ($1, $2) ON CONFLICT (token_hash) DO NOTHING")
-        .bind(old_hash)
-        .bind(family_id)
-        .execute(&mut *conn)
-        .await?;
+    mark_spent(&mut *conn, family_id, old_hash).await?;
     sqlx::query(
-        "UPDATE refresh_families SET current_hash = $1, expires_at = $2 WHERE family_id = $3",
+        "UPDATE refresh_families SET current_hash = $1, expires_at = $2, previous_hash = $3, rotated_at = $4
+         WHERE family_id = $5",
+    )
+    .bind(new_hash)
+    .bind(expires_at)
+    .bind(old_hash)
+    .bind(now)
+    .bind(family_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A grace retry: retires the unused current token (spent, so showing it later is reuse),
+/// installs the next one, and uses the grace up (no previous token any more).
+pub async fn retry_previous(
+    conn: &mut AnyConnection,
+    family_id: &str,
+    unused_hash: &str,
+    new_hash: &str,
+    expires_at: i64,
+) -> sqlx::Result<()> {
+    mark_spent(&mut *conn, family_id, unused_hash).await?;
+    sqlx::query(
+        "UPDATE refresh_families SET current_hash = $1, expires_at = $2, previous_hash = NULL
+         WHERE family_id = $3",
     )
     .bind(new_hash)
     .bind(expires_at)
     .bind(family_id)
     .execute(conn)
     .await?;
+    Ok(())
+}
+
+async fn mark_spent(conn: &mut AnyConnection, family_id: &str, hash: &str) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO refresh_spent (token_hash, family_id) VALUES ($1, $2) ON CONFLICT (token_hash) DO NOTHING")
+        .bind(hash)
+        .bind(family_id)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

@@ -1,4 +1,6 @@
-//! User accounts.
+//! User accounts, and the failed-login counters that guard them ([`throttle`]).
+
+pub mod throttle;
 
 use serde::{Deserialize, Serialize};
 use sqlx::{AnyConnection, FromRow};
@@ -112,4 +114,14 @@ pub async fn update(conn: &mut AnyConnection, u: &UserRow) -> sqlx::Result<()> {
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Whether the user exists and is active: one primary-key read of one column, for the
+/// check every authenticated request makes (`AuthUser`).
+pub async fn is_active(conn: &mut AnyConnection, id: &str) -> sqlx::Result<Option<bool>> {
+    let active = sqlx::query_scalar::<_, i64>("SELECT active FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(active.map(|a| a != 0))
 }

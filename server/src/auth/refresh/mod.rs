@@ -20,14 +20,27 @@
 //!   new token ([`rotate`]) becomes current, and the expiry slides to
 //!   `now + `[`DEFAULT_REFRESH_TTL_SECS`] (30 days of inactivity ends a family; a device that
 //!   syncs at least monthly stays logged in forever).
-//! - Presenting a **spent** token of the family means two parties hold tokens of one family:
-//!   one of them stole it. We cannot tell which, so the whole family is **revoked** and the
-//!   device must log in again ([`RefreshDecision::ReuseDetected`]).
+//! - Presenting the **previous** token (the one the current token replaced) again within
+//!   [`DEFAULT_GRACE_SECS`] (60 s) of that rotation, while the current token was never
+//!   presented, means the refresh response never reached the device (a technician in a
+//!   cellar): it is a **grace retry**. The device gets a fresh pair, the unused successor is
+//!   retired (spent), and the grace is used up: the same token a third time is reuse.
+//! - Presenting any other **spent** token of the family (or the previous one after the window,
+//!   or after its successor was used) means two parties hold tokens of one family: one of them
+//!   stole it. We cannot tell which, so the whole family is **revoked** and the device must
+//!   log in again ([`RefreshDecision::ReuseDetected`]).
 //! - A revoked or expired family never yields a token again.
 //!
-//! [`decide`] encodes this rule as a pure function; [`FamilyState::rotated`] and
-//! [`FamilyState::revoked`] give the state to write back. The server does the I/O around them;
-//! see [`decide`] for the order of operations.
+//! [`decide`] (in [`family`]) encodes this rule as a pure function; [`FamilyState::rotated`],
+//! [`FamilyState::retried`] and [`FamilyState::revoked`] give the state to write back. The
+//! server does the I/O around them; see [`decide_with_grace`] for the order of operations.
+
+pub mod family;
+
+pub use family::{
+    decide, decide_with_grace, sliding_expiry, FamilyState, PreviousToken, RefreshDecision,
+    DEFAULT_GRACE_SECS,
+};
 
 use std::fmt;
 
@@ -224,129 +237,9 @@ pub fn hashes_equal(a: &str, b: &str) -> bool {
     std::hint::black_box(diff) == 0
 }
 
-/// The expiry a family gets when created or rotated at `now_secs`.
-pub fn sliding_expiry(now_secs: i64) -> i64 {
-    now_secs.saturating_add(DEFAULT_REFRESH_TTL_SECS)
-}
-
-/// What the server knows about one family, as [`decide`] needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FamilyState {
-    /// Hash of the one token that may be presented next.
-    pub current_hash: String,
-    /// Hashes of tokens of this family that were already rotated away. The server may load
-    /// only the rows matching the presented hash: [`decide`] only asks whether it is in here.
-    pub spent_hashes: Vec<String>,
-    /// Unix seconds; the family is dead from this instant on.
-    pub expires_at: i64,
-    /// Set on reuse detection, logout or an admin action; never cleared.
-    pub revoked: bool,
-}
-
-impl FamilyState {
-    /// A fresh family whose current token is `record`, created at `now_secs`.
-    pub fn new(record: &TokenRecord, now_secs: i64) -> Self {
-        Self {
-            current_hash: record.token_hash.clone(),
-            spent_hashes: Vec::new(),
-            expires_at: sliding_expiry(now_secs),
-            revoked: false,
-        }
-    }
-
-    /// The state after a [`RefreshDecision::Rotate`]: the current hash is spent, `next` (from
-    /// [`rotate`]) is current, and the expiry slides from `now_secs`.
-    pub fn rotated(&self, next: &TokenRecord, now_secs: i64) -> Self {
-        let mut spent_hashes = self.spent_hashes.clone();
-        spent_hashes.push(self.current_hash.clone());
-        Self {
-            current_hash: next.token_hash.clone(),
-            spent_hashes,
-            expires_at: sliding_expiry(now_secs),
-            revoked: self.revoked,
-        }
-    }
-
-    /// The state after a [`RefreshDecision::ReuseDetected`] (or logout): revoked for good.
-    pub fn revoked(&self) -> Self {
-        Self {
-            revoked: true,
-            ..self.clone()
-        }
-    }
-}
-
-/// What to do with a presented refresh token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RefreshDecision {
-    /// The current token of a live family: issue an access token and a rotated refresh token
-    /// and store [`FamilyState::rotated`].
-    Rotate,
-    /// A spent token of the family: store [`FamilyState::revoked`], answer 401, log a
-    /// security event. The device must log in again.
-    ReuseDetected,
-    /// The current token, but the family has expired: answer 401; the device must log in.
-    Expired,
-    /// The family was revoked earlier: answer 401; the device must log in.
-    Revoked,
-    /// No such family, or a hash the family never issued (forged, or spent so long ago it was
-    /// pruned): answer 401 and change nothing, so guessing cannot revoke anyone's family.
-    Unknown,
-}
-
-/// Applies the storage rule to a presented token.
-///
-/// `family` is the stored state for the family named in the token (`None` if there is none),
-/// `presented_hash` the [`ParsedRefresh::hash`]. Precedence: unknown family, then revoked
-/// (a revoked family stays dead even for its current token), then the current token (expired
-/// or rotate), then a spent token (reuse, even in an expired family, since it still signals
-/// theft), else unknown. Hash comparisons are constant-time.
-///
-/// The server, in one transaction per refresh:
-/// 1. [`parse`] the token (malformed: 401), load the family by id (not by hash);
-/// 2. call `decide`;
-/// 3. on `Rotate`, [`rotate`], then write the new state *conditionally*
-///    (`UPDATE .. SET current_hash = new .. WHERE family_id = ? AND current_hash = presented
-///    AND NOT revoked`); if no row changed, a concurrent request won the race: reload and
-///    decide again (the presented token is now spent, so that is `ReuseDetected`);
-/// 4. on `ReuseDetected`, set `revoked`; otherwise change nothing.
-pub fn decide(
-    presented_hash: &str,
-    family: Option<&FamilyState>,
-    now_secs: i64,
-) -> RefreshDecision {
-    let Some(family) = family else {
-        return RefreshDecision::Unknown;
-    };
-    if family.revoked {
-        return RefreshDecision::Revoked;
-    }
-    if hashes_equal(presented_hash, &family.current_hash) {
-        return if now_secs >= family.expires_at {
-            RefreshDecision::Expired
-        } else {
-            RefreshDecision::Rotate
-        };
-    }
-    // Check every spent hash rather than stopping at the first match, so time does not
-    // depend on which one matched.
-    let spent = family
-        .spent_hashes
-        .iter()
-        .fold(false, |found, h| found | hashes_equal(presented_hash, h));
-    if spent {
-        RefreshDecision::ReuseDetected
-    } else {
-        RefreshDecision::Unknown
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const NOW: i64 = 1_700_000_000;
-    const DAY: i64 = 24 * 60 * 60;
 
     #[test]
     fn a_new_family_token_has_the_documented_shape() {
@@ -496,160 +389,6 @@ mod tests {
         assert!(
             FamilyId::parse(&"0".repeat(32)).is_err(),
             "nil uuid is not v4"
-        );
-    }
-
-    /// A family as stored after: login (t0), one rotation (t1). Returns the hashes of the
-    /// first (now spent) and second (current) tokens.
-    fn family_rotated_once() -> (FamilyState, String, String) {
-        let (_, first) = new_family();
-        let state = FamilyState::new(&first, NOW);
-        let (_, second) = rotate(&first.family_id);
-        let state = state.rotated(&second, NOW + DAY);
-        (state, first.token_hash, second.token_hash)
-    }
-
-    #[test]
-    fn presenting_the_current_token_rotates() {
-        let (state, _, current) = family_rotated_once();
-        assert_eq!(
-            decide(&current, Some(&state), NOW + DAY + 1),
-            RefreshDecision::Rotate
-        );
-    }
-
-    #[test]
-    fn presenting_a_spent_token_is_reuse() {
-        let (state, spent, _) = family_rotated_once();
-        assert_eq!(
-            decide(&spent, Some(&state), NOW + DAY + 1),
-            RefreshDecision::ReuseDetected
-        );
-        // Even after the family expired: it still means someone copied a token.
-        assert_eq!(
-            decide(&spent, Some(&state), NOW + 400 * DAY),
-            RefreshDecision::ReuseDetected
-        );
-    }
-
-    #[test]
-    fn after_reuse_even_the_current_token_is_refused() {
-        let (state, spent, current) = family_rotated_once();
-        assert_eq!(
-            decide(&spent, Some(&state), NOW + DAY),
-            RefreshDecision::ReuseDetected
-        );
-        let state = state.revoked();
-        assert_eq!(
-            decide(&current, Some(&state), NOW + DAY),
-            RefreshDecision::Revoked
-        );
-        assert_eq!(
-            decide(&spent, Some(&state), NOW + DAY),
-            RefreshDecision::Revoked
-        );
-    }
-
-    #[test]
-    fn the_current_token_expires_thirty_days_after_the_last_rotation() {
-        // Rotated at NOW + DAY, so the family lives until NOW + 31 days, exclusive.
-        let (state, _, current) = family_rotated_once();
-        assert_eq!(state.expires_at, NOW + 31 * DAY);
-        assert_eq!(
-            decide(&current, Some(&state), NOW + 31 * DAY - 1),
-            RefreshDecision::Rotate
-        );
-        assert_eq!(
-            decide(&current, Some(&state), NOW + 31 * DAY),
-            RefreshDecision::Expired
-        );
-    }
-
-    #[test]
-    fn a_device_that_syncs_monthly_stays_logged_in() {
-        // The technician's tablet comes online every 29 days for a year.
-        let (_, first) = new_family();
-        let mut state = FamilyState::new(&first, NOW);
-        let mut current = first.token_hash;
-        for month in 1..=12 {
-            let now = NOW + month * 29 * DAY;
-            assert_eq!(
-                decide(&current, Some(&state), now),
-                RefreshDecision::Rotate,
-                "month {month}"
-            );
-            let (_, next) = rotate(&first.family_id);
-            state = state.rotated(&next, now);
-            current = next.token_hash;
-        }
-        assert_eq!(state.spent_hashes.len(), 12);
-    }
-
-    #[test]
-    fn an_unknown_family_or_hash_is_unknown_and_changes_nothing() {
-        let (state, _, _) = family_rotated_once();
-        assert_eq!(
-            decide(&hash_token("x"), None, NOW),
-            RefreshDecision::Unknown
-        );
-        assert_eq!(
-            decide(&hash_token("forged"), Some(&state), NOW + DAY),
-            RefreshDecision::Unknown
-        );
-        assert_eq!(
-            decide("", Some(&state), NOW + DAY),
-            RefreshDecision::Unknown
-        );
-    }
-
-    #[test]
-    fn a_revoked_family_refuses_even_an_unknown_hash() {
-        let (state, _, _) = family_rotated_once();
-        assert_eq!(
-            decide(&hash_token("forged"), Some(&state.revoked()), NOW),
-            RefreshDecision::Revoked
-        );
-    }
-
-    #[test]
-    fn rotation_records_the_old_hash_as_spent_and_slides_expiry() {
-        let (_, first) = new_family();
-        let state = FamilyState::new(&first, NOW);
-        assert_eq!(state.expires_at, NOW + DEFAULT_REFRESH_TTL_SECS);
-        assert!(!state.revoked);
-        let (_, next) = rotate(&first.family_id);
-        let rotated = state.rotated(&next, NOW + 5);
-        assert_eq!(rotated.current_hash, next.token_hash);
-        assert_eq!(rotated.spent_hashes, vec![first.token_hash]);
-        assert_eq!(rotated.expires_at, NOW + 5 + DEFAULT_REFRESH_TTL_SECS);
-        assert_eq!(sliding_expiry(i64::MAX), i64::MAX);
-    }
-
-    #[test]
-    fn the_whole_flow_from_presented_text_to_decision() {
-        // Alice's phone logs in, goes offline for a week, refreshes; an attacker who copied
-        // the first token then tries it.
-        let (first_token, first) = new_family();
-        let mut state = FamilyState::new(&first, NOW);
-
-        let presented = parse(first_token.expose()).unwrap();
-        assert_eq!(presented.family_id, first.family_id);
-        assert_eq!(
-            decide(&presented.hash, Some(&state), NOW + 7 * DAY),
-            RefreshDecision::Rotate
-        );
-        let (_, second) = rotate(&presented.family_id);
-        state = state.rotated(&second, NOW + 7 * DAY);
-
-        let stolen = parse(first_token.expose()).unwrap();
-        assert_eq!(
-            decide(&stolen.hash, Some(&state), NOW + 8 * DAY),
-            RefreshDecision::ReuseDetected
-        );
-        state = state.revoked();
-        assert_eq!(
-            decide(&second.token_hash, Some(&state), NOW + 8 * DAY),
-            RefreshDecision::Revoked
         );
     }
 }
