@@ -206,27 +206,10 @@ pub enum Command {
     /// Sync scenarios.
     #[command(subcommand)]
     Scenario(ScenarioCmd),
-    /// Load generator: many devices work offline, then sync at once; prints one JSON line.
-    #[command(
-        after_help = "Example: field-cli bench --server http://127.0.0.1:8080 --devices 100 --jobs 20 --edits 10"
-    )]
-    Bench {
-        #[arg(long)]
-        server: String,
-        #[arg(long, default_value_t = 10)]
-        devices: usize,
-        /// Jobs per device.
-        #[arg(long, default_value_t = 5)]
-        jobs: usize,
-        /// Offline edits per job.
-        #[arg(long, default_value_t = 5)]
-        edits: usize,
-        #[arg(long, default_value = "admin")]
-        admin_user: String,
-        /// Otherwise FIELDSYNC_ADMIN_PASSWORD, otherwise a prompt.
-        #[arg(long, env = "FIELDSYNC_ADMIN_PASSWORD", hide_env_values = true)]
-        admin_password: Option<String>,
-    },
+    /// Load generator: devices edit offline, then sync all at once (or, with --steady, each
+    /// on its own schedule); prints one JSON line.
+    #[command(after_help = crate::bench::args_after_help())]
+    Bench(crate::bench::BenchArgs),
     /// Record the follow-up call (score 1 to 5; 3 or less escalates).
     #[command(
         after_help = "Example: field-cli followup WO-123 --score 5 --comment \"very friendly\""
@@ -849,26 +832,12 @@ async fn run_on(dev: &Device, command: Command, out: &Out) -> anyhow::Result<()>
                 bail!("{failed} of {} scenario(s) failed", files.len());
             }
         }
-        Command::Bench {
-            server,
-            devices,
-            jobs,
-            edits,
-            admin_user,
-            admin_password,
-        } => {
-            let admin_password = password_from(admin_password, &admin_user)?;
-            let result = crate::bench::run(&crate::bench::BenchOptions {
-                server,
-                admin_user,
-                admin_password,
-                devices,
-                jobs,
-                edits,
-                progress: !out.is_json(),
-            })
-            .await?;
-            println!("{}", serde_json::to_string(&result)?);
+        Command::Bench(args) => {
+            let admin_password = password_from(args.admin_password.clone(), &args.admin_user)?;
+            println!(
+                "{}",
+                crate::bench::run_cli(args, admin_password, !out.is_json()).await?
+            );
         }
         Command::Followup {
             job,

@@ -1,4 +1,4 @@
-//! `field-cli bench`: the load generator.
+//! `field-cli bench` (the burst): all devices sync at once.
 //!
 //! As the admin it creates a region, a skill, `devices` technicians and `devices × jobs` work
 //! orders (one run tag keeps each run apart); every technician's device logs in and fetches its
@@ -6,30 +6,32 @@
 //! by turns); then all devices sync at once, each timing its own sync. Finally, the admin reads
 //! every work order back from the server and compares it with the device's copy.
 
-use std::collections::HashMap;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use reqwest::Method;
 use serde::Serialize;
-use serde_json::{json, Value};
 use sync_core::workorder::PartInput;
 
-use crate::api::{Api, ApiError, Tokens};
+use super::admin::Admin;
+use super::http::Http;
+use super::procstat::{CpuWindow, Proc, ServerFigures};
+use super::progress::Progress;
+use super::report::{latency, round, LatencyMs};
+use super::setup::{provision, SETUP_CONCURRENCY};
+use crate::api::ApiError;
 use crate::device::{Device, SyncSummary};
 
-/// Admin requests in flight at once during set-up (each user creation hashes a password).
-const SETUP_CONCURRENCY: usize = 8;
 /// Devices logging in, fetching, editing or being checked at once (the final sync is all at once).
 const DEVICE_CONCURRENCY: usize = 16;
 /// Work-order reads in flight at once while checking.
 const VERIFY_CONCURRENCY: usize = 16;
+/// Logins refused as busy (`503`) before a device gives up; `Device::login` does not expose
+/// `Retry-After`, so it waits `LOGIN_RETRY_WAIT` between tries.
+const LOGIN_RETRIES: u32 = 60;
+const LOGIN_RETRY_WAIT: Duration = Duration::from_secs(1);
 
 /// What `field-cli bench` is asked to do.
 #[derive(Debug, Clone)]
@@ -42,15 +44,6 @@ pub struct BenchOptions {
     pub edits: usize,
     /// Show a progress bar on stderr.
     pub progress: bool,
-}
-
-/// Sync latency over the devices' concurrent syncs, in milliseconds (nearest-rank percentiles).
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct LatencyMs {
-    pub p50: f64,
-    pub p95: f64,
-    pub p99: f64,
-    pub max: f64,
 }
 
 /// The one JSON line `field-cli bench` prints.
@@ -96,144 +89,10 @@ pub struct BenchResult {
     pub server_holds_every_change: bool,
     /// Work orders whose server copy differs from the device's (0 when all match).
     pub mismatched_documents: usize,
-}
-
-/// The nearest-rank percentile `p` (0 < p ≤ 100) of ascending `sorted`; 0 when it is empty.
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let n = sorted.len();
-    if n == 0 {
-        return 0.0;
-    }
-    let rank = ((p / 100.0) * n as f64).ceil() as usize;
-    let index = rank.clamp(1, n) - 1;
-    sorted.get(index).copied().unwrap_or(0.0)
-}
-
-fn latency(durations: &[Duration]) -> LatencyMs {
-    let mut ms: Vec<f64> = durations.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
-    ms.sort_by(f64::total_cmp);
-    LatencyMs {
-        p50: round(percentile(&ms, 50.0), 2),
-        p95: round(percentile(&ms, 95.0), 2),
-        p99: round(percentile(&ms, 99.0), 2),
-        max: round(ms.last().copied().unwrap_or(0.0), 2),
-    }
-}
-
-fn round(x: f64, decimals: i32) -> f64 {
-    let f = 10f64.powi(decimals);
-    (x * f).round() / f
-}
-
-/// The admin's session: one HTTP client for every set-up and check call, logging in again
-/// when the access token expires.
-struct Admin {
-    api: Api,
-    user: String,
-    password: String,
-    token: Mutex<String>,
-}
-
-impl Admin {
-    async fn login(server: &str, user: &str, password: &str) -> anyhow::Result<Admin> {
-        let api = Api::new(server)?;
-        let token = Self::fresh_token(&api, user, password).await?;
-        Ok(Admin {
-            api,
-            user: user.to_owned(),
-            password: password.to_owned(),
-            token: Mutex::new(token),
-        })
-    }
-
-    /// Logs in without a device id: the admin does not sync.
-    async fn fresh_token(api: &Api, user: &str, password: &str) -> anyhow::Result<String> {
-        let v = api
-            .call(
-                Method::POST,
-                "/v1/auth/login",
-                None,
-                Some(&json!({"user": user, "password": password})),
-            )
-            .await?;
-        let tokens: Tokens = serde_json::from_value(v)
-            .map_err(|e| anyhow!("unexpected answer to the login: {e}"))?;
-        Ok(tokens.access_token)
-    }
-
-    fn token(&self) -> anyhow::Result<String> {
-        self.token
-            .lock()
-            .map(|t| t.clone())
-            .map_err(|_| anyhow!("the admin session's lock is poisoned"))
-    }
-
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-    ) -> anyhow::Result<Value> {
-        let token = self.token()?;
-        match self
-            .api
-            .call(method.clone(), path, Some(&token), body)
-            .await
-        {
-            Err(ApiError::Expired) => {
-                let fresh = Self::fresh_token(&self.api, &self.user, &self.password)
-                    .await
-                    .context("logging in again as the admin after the access token expired")?;
-                if let Ok(mut t) = self.token.lock() {
-                    t.clone_from(&fresh);
-                }
-                Ok(self.api.call(method, path, Some(&fresh), body).await?)
-            }
-            other => Ok(other?),
-        }
-    }
-}
-
-/// One bar per phase on stderr (or none: not asked for, or stderr is not a terminal).
-struct Progress {
-    multi: Option<MultiProgress>,
-    drawn: AtomicBool,
-}
-
-impl Progress {
-    fn new(show: bool) -> Progress {
-        let show = show && std::io::stderr().is_terminal();
-        Progress {
-            multi: show.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr())),
-            drawn: AtomicBool::new(false),
-        }
-    }
-
-    fn phase(&self, name: &str, len: usize) -> ProgressBar {
-        let Some(multi) = &self.multi else {
-            return ProgressBar::hidden();
-        };
-        self.drawn.store(true, Ordering::Relaxed);
-        let style = ProgressStyle::with_template(
-            "{prefix:>15} [{bar:32}] {pos:>6}/{len:<6} {elapsed:>4} {msg}",
-        )
-        .map(|s| s.progress_chars("=> "))
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
-        let bar = multi.add(ProgressBar::new(len as u64));
-        bar.set_style(style);
-        bar.set_prefix(name.to_owned());
-        bar
-    }
-}
-
-impl Drop for Progress {
-    /// Leaves the bars in place and moves to a new line, so that the result or the error
-    /// does not land on the last bar's line (both go to the same terminal).
-    fn drop(&mut self) {
-        if self.drawn.load(Ordering::Relaxed) {
-            eprintln!();
-        }
-    }
+    /// Server CPU and memory over the concurrent sync phase (with `--server-pid`), and the
+    /// bench's own CPU.
+    #[serde(flatten)]
+    pub cpu: ServerFigures,
 }
 
 /// A technician's device in the run.
@@ -255,12 +114,22 @@ async fn on_task<T: Send + 'static>(
 }
 
 pub async fn run(opts: &BenchOptions) -> anyhow::Result<BenchResult> {
+    run_observed(opts, None).await
+}
+
+/// [`run`], also reading the CPU time and memory of the server process `server_pid` (on this
+/// machine) around the concurrent sync.
+pub async fn run_observed(
+    opts: &BenchOptions,
+    server_pid: Option<u32>,
+) -> anyhow::Result<BenchResult> {
     if opts.devices == 0 || opts.jobs == 0 {
         bail!("bench: --devices and --jobs must be at least 1");
     }
+    let server = server_pid.map(Proc::server).transpose()?;
     let tag = uuid::Uuid::new_v4().simple().to_string()[..6].to_owned();
     let root = store_root(&tag);
-    let result = run_in(opts, &tag, &root).await;
+    let result = run_in(opts, &tag, &root, server.as_ref()).await;
     if let Err(e) = std::fs::remove_dir_all(&root) {
         if e.kind() != std::io::ErrorKind::NotFound {
             eprintln!("field-cli: bench: could not remove {}: {e}", root.display());
@@ -269,136 +138,24 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<BenchResult> {
     result
 }
 
-async fn run_in(opts: &BenchOptions, tag: &str, root: &Path) -> anyhow::Result<BenchResult> {
+async fn run_in(
+    opts: &BenchOptions,
+    tag: &str,
+    root: &Path,
+    server: Option<&Proc>,
+) -> anyhow::Result<BenchResult> {
     let n = opts.devices;
     let k = opts.jobs;
     let progress = Progress::new(opts.progress);
     let setup_started = Instant::now();
 
     // --- Set-up as the admin: region, skill, technicians, work orders.
-    let admin = Admin::login(&opts.server, &opts.admin_user, &opts.admin_password)
+    let http = Http::new(&opts.server)?;
+    let admin = Admin::login(&http, &opts.admin_user, &opts.admin_password)
         .await
         .with_context(|| format!("bench setup: logging in as {}", opts.admin_user))?;
-    let scope = format!("bench-{tag}");
-    for kind in ["regions", "skills"] {
-        admin
-            .call(
-                Method::PUT,
-                &format!("/v1/admin/{kind}/{scope}"),
-                Some(&json!({ "name": format!("Bench run {tag}") })),
-            )
-            .await
-            .with_context(|| format!("bench setup: creating {kind} {scope}"))?;
-    }
-    let password = format!("bench-{tag}-{}", uuid::Uuid::new_v4().simple());
-    let users: Vec<String> = (0..n).map(|i| format!("{scope}-t{i}")).collect();
-    let bar = progress.phase("users", n);
-    stream::iter(users.iter())
-        .map(|user| {
-            let (admin, bar, scope, password) = (&admin, &bar, &scope, &password);
-            async move {
-                admin
-                    .call(
-                        Method::POST,
-                        "/v1/admin/users",
-                        Some(&json!({
-                            "id": user, "role": "technician", "password": password,
-                            "regions": [scope], "skills": [scope], "capacity": k,
-                        })),
-                    )
-                    .await
-                    .with_context(|| format!("bench setup: creating technician {user}"))?;
-                bar.inc(1);
-                anyhow::Ok(())
-            }
-        })
-        .buffer_unordered(SETUP_CONCURRENCY)
-        .try_collect::<Vec<()>>()
-        .await?;
-    bar.finish();
-
-    let bar = progress.phase("intake", n * k);
-    let orders: Vec<(String, Option<String>)> = stream::iter(0..n * k)
-        .map(|i| {
-            let (admin, bar, scope) = (&admin, &bar, &scope);
-            async move {
-                let intake = json!({
-                    "customer": {"name": format!("Bench customer {i}"), "phone": "+49 30 1234567",
-                                 "address": format!("Benchstr. {i}"), "tier": "standard"},
-                    "product": {"model": "WM-800", "serial": format!("SN-{tag}-{i}"), "purchase_date": ""},
-                    "service_type": "repair", "problem": "does not drain", "priority": "normal",
-                    "required_skills": [scope], "region": scope, "attachments": [],
-                });
-                let v = admin
-                    .call(
-                        Method::POST,
-                        "/v1/workorders",
-                        Some(&json!({ "intake": intake })),
-                    )
-                    .await
-                    .with_context(|| format!("bench setup: intake of work order {i} of {}", n * k))?;
-                let id = v["id"]
-                    .as_str()
-                    .ok_or_else(|| anyhow!("bench setup: intake of work order {i}: no id in the answer"))?
-                    .to_owned();
-                bar.inc(1);
-                anyhow::Ok((id, v["assignee"].as_str().map(str::to_owned)))
-            }
-        })
-        .buffer_unordered(SETUP_CONCURRENCY)
-        .try_collect()
-        .await?;
-    bar.finish();
-
-    // Dispatch on intake should have given every technician exactly `k` (capacity `k`, the
-    // least-loaded first). Assign whatever it left unassigned (a server with
-    // `auto_on_intake = false`) to technicians with room.
-    let mut load: HashMap<&str, usize> = users.iter().map(|u| (u.as_str(), 0)).collect();
-    let mut unassigned = Vec::new();
-    for (id, assignee) in &orders {
-        match assignee.as_deref().and_then(|a| load.get_mut(a)) {
-            Some(count) => *count += 1,
-            None => unassigned.push(id.as_str()),
-        }
-    }
-    let mut plan = Vec::new();
-    let mut slots = users.iter().flat_map(|u| {
-        std::iter::repeat_n(
-            u.as_str(),
-            k.saturating_sub(load.get(u.as_str()).copied().unwrap_or(0)),
-        )
-    });
-    for id in unassigned {
-        let tech = slots.next().ok_or_else(|| {
-            anyhow!("bench setup: work order {id} is not assigned to a bench technician and none has room left (the server's dispatch gave some technicians more than {k})")
-        })?;
-        plan.push((id, tech));
-    }
-    if !plan.is_empty() {
-        let bar = progress.phase("assign", plan.len());
-        stream::iter(plan)
-            .map(|(id, tech)| {
-                let (admin, bar) = (&admin, &bar);
-                async move {
-                    admin
-                        .call(
-                            Method::POST,
-                            &format!("/v1/workorders/{id}/assign"),
-                            Some(&json!({ "technician": tech })),
-                        )
-                        .await
-                        .with_context(|| {
-                            format!("bench setup: assigning work order {id} to {tech}")
-                        })?;
-                    bar.inc(1);
-                    anyhow::Ok(())
-                }
-            })
-            .buffer_unordered(SETUP_CONCURRENCY)
-            .try_collect::<Vec<()>>()
-            .await?;
-        bar.finish();
-    }
+    let crew = provision(&admin, &progress, &format!("bench-{tag}"), n, k).await?;
+    let (users, password) = (crew.users, crew.password);
 
     // --- Every device logs in and fetches its jobs.
     let bar = progress.phase("first sync", n);
@@ -411,8 +168,7 @@ async fn run_in(opts: &BenchOptions, tag: &str, root: &Path) -> anyhow::Result<B
                 let device = Device::open(&dir)
                     .await
                     .with_context(|| format!("{what}: opening its store in {}", dir.display()))?;
-                device
-                    .login(&server, &user, &password)
+                login(&device, &server, &user, &password)
                     .await
                     .with_context(|| format!("{what}: logging in"))?;
                 device.sync().await.with_context(|| format!("{what}: syncing"))?;
@@ -427,7 +183,7 @@ async fn run_in(opts: &BenchOptions, tag: &str, root: &Path) -> anyhow::Result<B
                 Ok((i, BenchDevice { user, device, jobs }))
             })
         })
-        .buffer_unordered(DEVICE_CONCURRENCY)
+        .buffer_unordered(SETUP_CONCURRENCY)
         .try_collect()
         .await?;
     bar.finish();
@@ -483,6 +239,7 @@ async fn run_in(opts: &BenchOptions, tag: &str, root: &Path) -> anyhow::Result<B
 
     // --- All devices sync at once, each timing its own sync.
     let bar = progress.phase("sync (all)", n);
+    let window = CpuWindow::start(server)?;
     let sync_started = Instant::now();
     let handles: Vec<_> = edited
         .into_iter()
@@ -499,6 +256,7 @@ async fn run_in(opts: &BenchOptions, tag: &str, root: &Path) -> anyhow::Result<B
         .collect();
     let joined = futures_util::future::join_all(handles).await;
     let wall = sync_started.elapsed();
+    let cpu = window.finish(changes, wall.as_secs_f64())?;
     bar.finish();
     let mut synced: Vec<(BenchDevice, SyncSummary, Duration)> = Vec::with_capacity(n);
     for j in joined {
@@ -574,50 +332,36 @@ async fn run_in(opts: &BenchOptions, tag: &str, root: &Path) -> anyhow::Result<B
             && rejected_documents == 0
             && changes_sent == changes,
         mismatched_documents,
+        cpu,
     })
+}
+
+/// Logs a device in, trying again while the server answers that it is busy (its hashing
+/// queue is full).
+async fn login(device: &Device, server: &str, user: &str, password: &str) -> anyhow::Result<()> {
+    let mut tries = 0;
+    loop {
+        match device.login(server, user, password).await {
+            Ok(_) => return Ok(()),
+            Err(e)
+                if tries < LOGIN_RETRIES
+                    && matches!(
+                        e.downcast_ref::<ApiError>(),
+                        Some(ApiError::Refused {
+                            status: 503 | 429,
+                            ..
+                        })
+                    ) =>
+            {
+                tries += 1;
+                tokio::time::sleep(LOGIN_RETRY_WAIT).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Where a run's device stores live (removed at the end).
 fn store_root(tag: &str) -> PathBuf {
     std::env::temp_dir().join(format!("fieldsync-bench-{tag}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn nearest_rank_percentiles() {
-        let v: Vec<f64> = (1..=100).map(f64::from).collect();
-        assert_eq!(percentile(&v, 50.0), 50.0);
-        assert_eq!(percentile(&v, 95.0), 95.0);
-        assert_eq!(percentile(&v, 99.0), 99.0);
-        assert_eq!(percentile(&v, 100.0), 100.0);
-        // Nearest rank: ceil(p/100 · n), never interpolated.
-        let v = [10.0, 20.0, 30.0, 40.0];
-        assert_eq!(percentile(&v, 50.0), 20.0);
-        assert_eq!(percentile(&v, 51.0), 30.0);
-        assert_eq!(percentile(&v, 95.0), 40.0);
-        assert_eq!(percentile(&v, 1.0), 10.0);
-        assert_eq!(percentile(&[7.0], 99.0), 7.0);
-        assert_eq!(percentile(&[], 50.0), 0.0);
-    }
-
-    #[test]
-    fn latency_sorts_and_rounds() {
-        let d: Vec<Duration> = [30u64, 10, 20]
-            .iter()
-            .map(|ms| Duration::from_millis(*ms))
-            .collect();
-        let l = latency(&d);
-        assert_eq!(
-            l,
-            LatencyMs {
-                p50: 20.0,
-                p95: 30.0,
-                p99: 30.0,
-                max: 30.0
-            }
-        );
-    }
 }
