@@ -28,6 +28,8 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        // First, so that everything after (migrations, the admin's hash) can already count.
+        let metrics = Metrics::install()?;
         let db = Db::connect(&settings.database_url).await?;
         std::fs::create_dir_all(&settings.blob_dir).map_err(|e| {
             anyhow::anyhow!(
@@ -64,7 +66,7 @@ impl Application {
             refresh_ttl_secs: settings.refresh_ttl_secs,
             instance_id: settings.instance_id.clone(),
             blob_dir: settings.blob_dir.clone(),
-            metrics: Arc::new(Metrics::default()),
+            metrics: Arc::new(metrics),
             image_permits: Arc::new(tokio::sync::Semaphore::new(2)),
             policy: Arc::new(policy),
             clock,
@@ -79,7 +81,7 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(TracingLogger::default())
-                .wrap(crate::ops::CountRequests)
+                .wrap(crate::ops::RecordHttp)
                 .wrap(
                     actix_web::middleware::ErrorHandlers::new()
                         .default_handler_client(crate::error::json_client_errors),

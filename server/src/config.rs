@@ -25,7 +25,7 @@ pub struct Cli {
     #[arg(long, env = "FIELDSYNC_BLOB_DIR")]
     pub blob_dir: Option<PathBuf>,
     /// TOML configuration file (keys: bind, database_url, blob_dir, jwt_secret,
-    /// access_ttl_secs, refresh_ttl_days, instance_id, policy, clock).
+    /// access_ttl_secs, refresh_ttl_days, instance_id, policy, clock, log_format).
     #[arg(long, env = "FIELDSYNC_CONFIG")]
     pub config: Option<PathBuf>,
     /// Service policy TOML (clock rules, dispatch, KPI targets); defaults: SERVICE-RULES.md.
@@ -36,6 +36,10 @@ pub struct Cli {
     /// (`POST /v1/admin/clock/tick`); for tests, scenarios and drills.
     #[arg(long, env = "FIELDSYNC_CLOCK", value_parser = ["system", "manual"])]
     pub clock: Option<String>,
+    /// Logs on stderr: `text` (for people) or `json` (one object per line, for log
+    /// collectors). stdout carries only the `listening on` line either way.
+    #[arg(long, env = "FIELDSYNC_LOG_FORMAT")]
+    pub log_format: Option<String>,
     /// Print the effective service policy as TOML and exit.
     #[arg(long)]
     pub print_policy: bool,
@@ -54,6 +58,7 @@ struct FileConfig {
     instance_id: Option<String>,
     policy: Option<PathBuf>,
     clock: Option<String>,
+    log_format: Option<String>,
 }
 
 /// A secret that never prints.
@@ -94,6 +99,30 @@ pub struct Settings {
     pub manual_clock: bool,
     /// Print the effective policy and exit.
     pub print_policy: bool,
+    /// How log lines on stderr look.
+    pub log_format: LogFormat,
+}
+
+/// How log lines on stderr look.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// tracing's human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line (`timestamp`, `level`, `message`, `target`, fields, spans).
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = anyhow::Error;
+
+    fn from_str(v: &str) -> anyhow::Result<Self> {
+        match v {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => anyhow::bail!("log format must be text or json, not {other:?}"),
+        }
+    }
 }
 
 impl Default for Settings {
@@ -110,6 +139,7 @@ impl Default for Settings {
             policy: None,
             manual_clock: false,
             print_policy: false,
+            log_format: LogFormat::Text,
         }
     }
 }
@@ -158,6 +188,9 @@ impl Settings {
             if let Some(v) = file.clock {
                 s.manual_clock = clock_mode(&v)?;
             }
+            if let Some(v) = file.log_format {
+                s.log_format = v.parse()?;
+            }
         }
         if let Some(v) = cli.policy {
             s.policy = Some(v);
@@ -165,6 +198,9 @@ impl Settings {
         s.print_policy = cli.print_policy;
         if let Some(v) = cli.clock {
             s.manual_clock = clock_mode(&v)?;
+        }
+        if let Some(v) = cli.log_format {
+            s.log_format = v.parse()?;
         }
         if let Some(v) = cli.bind {
             s.bind = v;
@@ -190,5 +226,53 @@ impl Settings {
             anyhow::bail!("token lifetimes must be positive");
         }
         Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn load(args: &[&str]) -> anyhow::Result<Settings> {
+        Settings::load(Cli::try_parse_from(
+            std::iter::once("field-server").chain(args.iter().copied()),
+        )?)
+    }
+
+    #[test]
+    fn logs_are_text_unless_json_is_asked_for() {
+        assert_eq!(load(&[]).unwrap().log_format, LogFormat::Text);
+        assert_eq!(
+            load(&["--log-format", "json"]).unwrap().log_format,
+            LogFormat::Json
+        );
+    }
+
+    #[test]
+    fn the_config_file_sets_the_log_format_and_the_flag_wins() {
+        let path = std::env::temp_dir().join(format!(
+            "fieldsync-config-{}.toml",
+            uuid::Uuid::new_v4().simple()
+        ));
+        std::fs::write(&path, "log_format = \"json\"\n").unwrap();
+        let file = path.to_str().unwrap();
+        let from_file = load(&["--config", file]).unwrap().log_format;
+        let flag_wins = load(&["--config", file, "--log-format", "text"])
+            .unwrap()
+            .log_format;
+        std::fs::write(&path, "log_format = \"yaml\"\n").unwrap();
+        let bad = load(&["--config", file]).unwrap_err().to_string();
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(from_file, LogFormat::Json);
+        assert_eq!(flag_wins, LogFormat::Text);
+        assert_eq!(bad, "log format must be text or json, not \"yaml\"");
+    }
+
+    #[test]
+    fn an_unknown_log_format_is_one_line_naming_the_choices() {
+        let e = load(&["--log-format", "xml"]).unwrap_err().to_string();
+        assert_eq!(e, "log format must be text or json, not \"xml\"");
     }
 }
