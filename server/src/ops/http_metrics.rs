@@ -42,19 +42,21 @@ where
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let started = Instant::now();
-        // The request handle shares its routing state, so after the call it knows the matched
-        // pattern, also when the inner service answers with an error instead of a response.
-        let http = req.request().clone();
+        // Only the method is taken now: routing needs the request handle to be unique (it
+        // writes the match info in place), so it must not be cloned before the call.
+        let method = req.method().clone();
         let fut = self.service.call(req);
         Box::pin(async move {
             let res = fut.await;
-            let status = match &res {
-                Ok(r) => r.status(),
-                Err(e) => e.as_response_error().status_code(),
+            let (route, status) = match &res {
+                Ok(r) => (r.request().match_pattern(), r.status()),
+                // A failure below the handlers (they answer their own errors as responses):
+                // the request is gone, so its route is unknown; counted as unmatched.
+                Err(e) => (None, e.as_response_error().status_code()),
             };
             super::metrics::record_http(
-                http.method().as_str(),
-                http.match_pattern().as_deref(),
+                method.as_str(),
+                route.as_deref(),
                 status.as_u16(),
                 started.elapsed(),
             );
