@@ -71,6 +71,8 @@ impl Application {
             policy: Arc::new(policy),
             clock,
             auth: crate::auth::AuthGuards::default(),
+            docs: crate::sync::cache::DocCache::new(crate::sync::cache::DEFAULT_CACHE_BYTES),
+            sync_permits: tokio::sync::Semaphore::new(crate::sync::MAX_CONCURRENT_MERGES),
         });
         if clock == ServiceClock::System {
             // On a manual clock passes run when asked (`POST /v1/admin/clock/tick`), so that

@@ -13,6 +13,7 @@
 //! | `dispatch` | which technician gets a job and why; auto, batch and manual dispatch |
 //! | `clock` | the service clock: deadlines, breaches, escalations, field time, devices |
 //! | `policy` | the service policy (TOML): clock rules, dispatch, KPI targets |
+//! | `projection` | what a work order's relational projection holds: a pure function of its events |
 //! | `kpi` | KPI facts per work order, reports and daily summaries |
 //! | `board` | the dispatcher's board, technicians' loads, KPI endpoints |
 //! | `ops` | health, readiness, metrics, OpenAPI |
@@ -30,6 +31,7 @@ pub mod error;
 pub mod kpi;
 pub mod ops;
 pub mod policy;
+pub mod projection;
 pub mod state;
 pub mod sync;
 pub mod workorders;

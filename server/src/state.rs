@@ -25,6 +25,10 @@ pub struct AppState {
     pub policy: Arc<Policy>,
     /// Where service time comes from.
     pub clock: ServiceClock,
+    /// Hot work-order documents, bounded in memory (see `sync::cache`).
+    pub docs: crate::sync::cache::DocCache,
+    /// Bounds the sync requests holding documents in memory at once.
+    pub sync_permits: tokio::sync::Semaphore,
     /// The password-hash limiter, login throttle and refresh grace of the auth endpoints.
     pub auth: crate::auth::AuthGuards,
 }

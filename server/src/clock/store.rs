@@ -3,9 +3,9 @@
 use std::collections::HashMap;
 
 use sqlx::{AnyConnection, Row};
-use sync_core::workorder::{Event, View};
+use sync_core::workorder::View;
 
-use super::rules::{ClockRow, Rule, StopKind, TimedEvent};
+use super::rules::{ClockRow, Rule, StopKind};
 
 /// Clamps a device time into `[lower, upper]`. Returns the field time and how far outside
 /// the bounds the device time was: positive when ahead of the receipt, negative when before
@@ -38,53 +38,6 @@ pub async fn previous_contact(conn: &mut AnyConnection, device: &str) -> sqlx::R
         .bind(device)
         .fetch_optional(conn)
         .await
-}
-
-/// Keeps an event's device time, receipt and field time (once: replays change nothing).
-async fn insert_time(
-    conn: &mut AnyConnection,
-    wo_id: &str,
-    e: &Event,
-    device: &str,
-    received_at: i64,
-    field_at: i64,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO event_times (wo_id, event_id, device_id, device_at, received_at, field_at)
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (wo_id, event_id) DO NOTHING",
-    )
-    .bind(wo_id)
-    .bind(&e.id)
-    .bind(device)
-    .bind(e.at)
-    .bind(received_at)
-    .bind(field_at)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// Records when new events uploaded by a device arrived and when they happened in the field.
-/// An event cannot have happened before the work order existed or, since every sync sends
-/// everything, before the device's previous contact; nor after it reached the server.
-/// Returns the offset of the device time furthest outside those bounds (see [`clamp`]).
-pub async fn record_arrivals(
-    conn: &mut AnyConnection,
-    wo_id: &str,
-    created_at: i64,
-    events: &[&Event],
-    a: &Arrival<'_>,
-) -> sqlx::Result<i64> {
-    let lower = a.previous_contact.unwrap_or(created_at).max(created_at);
-    let mut worst = 0i64;
-    for e in events {
-        let (field_at, off) = clamp(e.at, lower, a.now);
-        if off.unsigned_abs() > worst.unsigned_abs() {
-            worst = off;
-        }
-        insert_time(conn, wo_id, e, a.device, a.now, field_at).await?;
-    }
-    Ok(worst)
 }
 
 fn human(ms: i64) -> String {
@@ -157,41 +110,6 @@ pub async fn touch_device(
     Ok(())
 }
 
-/// The history with each event's field time. Events without a recorded time (made by the
-/// server itself, or older than this table) get their own time, never later than `now`, and
-/// that time is recorded.
-pub async fn timed_history(
-    conn: &mut AnyConnection,
-    wo_id: &str,
-    history: &[Event],
-    now: i64,
-) -> sqlx::Result<Vec<TimedEvent>> {
-    let rows = sqlx::query("SELECT event_id, field_at FROM event_times WHERE wo_id = $1")
-        .bind(wo_id)
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut times: HashMap<String, i64> = HashMap::with_capacity(rows.len());
-    for r in rows {
-        times.insert(r.try_get("event_id")?, r.try_get("field_at")?);
-    }
-    let mut out = Vec::with_capacity(history.len());
-    for e in history {
-        let at = match times.get(&e.id) {
-            Some(&at) => at,
-            None => {
-                let at = e.at.min(now);
-                insert_time(conn, wo_id, e, &e.device, now, at).await?;
-                at
-            }
-        };
-        out.push(TimedEvent {
-            event: e.clone(),
-            at,
-        });
-    }
-    Ok(out)
-}
-
 fn stop_text(s: Option<StopKind>) -> Option<&'static str> {
     s.map(|s| match s {
         StopKind::Met => "met",
@@ -199,7 +117,8 @@ fn stop_text(s: Option<StopKind>) -> Option<&'static str> {
     })
 }
 
-type Stored = (
+/// A stored clock row's state: due, not before, stopped at, stopped by, stop.
+pub type Stored = (
     i64,
     Option<i64>,
     Option<i64>,
@@ -207,34 +126,50 @@ type Stored = (
     Option<String>,
 );
 
-/// Writes the work order's clock rows (only those that changed), then clears recorded
-/// breaches that the field times now show were met in time.
-pub async fn save_clocks(
+/// A work order's stored clock rows by (rule, anchor).
+pub type ClockMap = HashMap<(String, String), Stored>;
+
+/// The clock rows stored for each of `ids`.
+pub async fn stored_clocks(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> sqlx::Result<HashMap<String, ClockMap>> {
+    let mut out: HashMap<String, ClockMap> = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "SELECT wo_id, rule, anchor, due_at, not_before, stopped_at, stopped_by, stop FROM clocks WHERE wo_id IN ({})",
+            crate::db::projection::placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id);
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            out.entry(r.try_get("wo_id")?).or_default().insert(
+                (r.try_get("rule")?, r.try_get("anchor")?),
+                (
+                    r.try_get("due_at")?,
+                    r.try_get("not_before")?,
+                    r.try_get("stopped_at")?,
+                    r.try_get("stopped_by")?,
+                    r.try_get("stop")?,
+                ),
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Writes the work order's clock rows that differ from `have` (what is stored), then clears
+/// recorded breaches that the field times now show were met in time.
+pub async fn write_clocks(
     conn: &mut AnyConnection,
     wo_id: &str,
     region: &str,
     rows: &[ClockRow],
+    have: &ClockMap,
     now: i64,
 ) -> sqlx::Result<()> {
-    let stored = sqlx::query(
-        "SELECT rule, anchor, due_at, not_before, stopped_at, stopped_by, stop FROM clocks WHERE wo_id = $1",
-    )
-    .bind(wo_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut have: HashMap<(String, String), Stored> = HashMap::with_capacity(stored.len());
-    for r in stored {
-        have.insert(
-            (r.try_get("rule")?, r.try_get("anchor")?),
-            (
-                r.try_get("due_at")?,
-                r.try_get("not_before")?,
-                r.try_get("stopped_at")?,
-                r.try_get("stopped_by")?,
-                r.try_get("stop")?,
-            ),
-        );
-    }
     let mut changed = false;
     for row in rows {
         let want: Stored = (

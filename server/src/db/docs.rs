@@ -196,3 +196,180 @@ pub async fn heads_of(
     }
     Ok(out)
 }
+
+/// A document row as the sync pipeline reads it before taking any lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRow {
+    /// Heads as stored ([`heads_text`]): what a later conditional write expects.
+    pub heads: String,
+    /// Changes in the log on top of the snapshot.
+    pub log_count: i64,
+}
+
+/// The stored heads and log length of each of `ids` that exists.
+pub async fn rows_of(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> anyhow::Result<std::collections::HashMap<String, StoredRow>> {
+    let mut out = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "SELECT id, heads, log_count FROM documents WHERE id IN ({})",
+            crate::db::projection::placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id);
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            out.insert(
+                row.try_get("id")?,
+                StoredRow {
+                    heads: row.try_get("heads")?,
+                    log_count: row.try_get("log_count")?,
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Loads several documents (no lock), each with the number of stored bytes it was built
+/// from (snapshot plus log), in two queries per 500 documents.
+pub async fn load_many(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> anyhow::Result<std::collections::HashMap<String, (Automerge, usize)>> {
+    let mut out = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let ph = crate::db::projection::placeholders(1, chunk.len());
+        let sql = format!("SELECT id, snapshot FROM documents WHERE id IN ({ph})");
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id);
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            let id: String = row.try_get("id")?;
+            let snapshot: Vec<u8> = row.try_get("snapshot")?;
+            let doc = Automerge::load(&snapshot)
+                .map_err(|e| anyhow::anyhow!("stored document {id} does not load: {e}"))?;
+            out.insert(id, (doc, snapshot.len()));
+        }
+        let sql = format!("SELECT doc_id, change FROM doc_changes WHERE doc_id IN ({ph})");
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id);
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            let id: String = row.try_get("doc_id")?;
+            let change: Vec<u8> = row.try_get("change")?;
+            if let Some((doc, bytes)) = out.get_mut(&id) {
+                doc.load_incremental(&change)?;
+                *bytes += change.len();
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// What a merge changed in one document, computed before the write lock.
+#[derive(Debug, Clone)]
+pub struct DocWrite {
+    /// The heads the document had when it was read: the write happens only if they still are.
+    pub expected_heads: String,
+    pub heads: String,
+    /// New changes (hash, raw bytes) to append to the log.
+    pub changes: Vec<(String, Vec<u8>)>,
+    /// Log length after this write.
+    pub log_count: i64,
+    /// When the log has grown past [`COMPACT_AFTER`]: the new snapshot (the log is cleared).
+    pub snapshot: Option<Vec<u8>>,
+}
+
+impl DocWrite {
+    /// The write for `doc` after changes were applied on top of `before` (stored as `row`).
+    pub fn of(doc: &Automerge, before: &[ChangeHash], row: &StoredRow) -> DocWrite {
+        let changes: Vec<(String, Vec<u8>)> = doc
+            .get_changes(before)
+            .into_iter()
+            .map(|c| (c.hash().to_string(), c.raw_bytes().to_vec()))
+            .collect();
+        let log_count = row.log_count + changes.len() as i64;
+        DocWrite {
+            expected_heads: row.heads.clone(),
+            heads: heads_text(&doc.get_heads()),
+            snapshot: (log_count >= COMPACT_AFTER).then(|| doc.save()),
+            changes,
+            log_count,
+        }
+    }
+}
+
+/// Writes `w` if the document still has the heads it was read with, and takes its row lock
+/// (serializing writers across instances). `false` when another writer got there first:
+/// nothing was written and the caller redoes the merge under the lock.
+pub async fn write_if_unchanged(
+    conn: &mut AnyConnection,
+    id: &str,
+    w: &DocWrite,
+    by: &Upload<'_>,
+) -> anyhow::Result<bool> {
+    let done = match &w.snapshot {
+        Some(snapshot) => {
+            sqlx::query(
+                "UPDATE documents SET version = version + 1, snapshot = $1, heads = $2, log_count = 0, updated_at = $3
+                 WHERE id = $4 AND heads = $5",
+            )
+            .bind(snapshot)
+            .bind(&w.heads)
+            .bind(by.at)
+            .bind(id)
+            .bind(&w.expected_heads)
+            .execute(&mut *conn)
+            .await?
+        }
+        None => {
+            sqlx::query(
+                "UPDATE documents SET version = version + 1, heads = $1, log_count = $2, updated_at = $3
+                 WHERE id = $4 AND heads = $5",
+            )
+            .bind(&w.heads)
+            .bind(w.log_count)
+            .bind(by.at)
+            .bind(id)
+            .bind(&w.expected_heads)
+            .execute(&mut *conn)
+            .await?
+        }
+    };
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    if w.snapshot.is_some() {
+        // The snapshot holds every change: the log goes (we hold the row lock).
+        sqlx::query("DELETE FROM doc_changes WHERE doc_id = $1")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+        return Ok(true);
+    }
+    for chunk in w.changes.chunks(100) {
+        let sql = format!(
+            "INSERT INTO doc_changes (doc_id, hash, change, uploader, device_id, received_at)
+             VALUES {} ON CONFLICT (doc_id, hash) DO NOTHING",
+            crate::db::projection::rows_sql(chunk.len(), 6)
+        );
+        let mut q = sqlx::query(&sql);
+        for (hash, bytes) in chunk {
+            q = q
+                .bind(id)
+                .bind(hash)
+                .bind(bytes)
+                .bind(by.user)
+                .bind(by.device)
+                .bind(by.at);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(true)
+}

@@ -1,14 +1,17 @@
-//! Relational projections of a work order, written in the same transaction as its merge.
-//! They can always be rebuilt from the documents.
+//! Writes a work order's relational projection ([`crate::projection::Projection`]) in the
+//! same transaction as its merge. It decides nothing: every row comes from the pure
+//! computation. The projections can always be rebuilt from the documents.
 
-use std::collections::BTreeSet;
+use std::collections::HashMap;
 
-use sqlx::AnyConnection;
-use sync_core::workorder::{Event, EventKind, View};
+use sqlx::{AnyConnection, Row};
+use sync_core::workorder::{Event, View};
 
-use crate::clock::{rules, store};
-use crate::kpi;
+use crate::clock::store::{self, ClockMap};
 use crate::policy::Policy;
+use crate::projection::{self, EventTime, Projection};
+
+pub use crate::projection::refused_by;
 
 /// What a projection needs beyond the work order: the service policy and the service time.
 pub struct Ctx<'a> {
@@ -16,28 +19,10 @@ pub struct Ctx<'a> {
     pub now: i64,
 }
 
-/// Technicians who declined the job or let its acceptance time out since it was last
-/// reopened: dispatch tries someone else.
-pub fn refused_by(history: &[Event]) -> Vec<String> {
-    let mut out = BTreeSet::new();
-    for e in history {
-        match &e.kind {
-            EventKind::Declined { .. } => {
-                out.insert(e.user.clone());
-            }
-            EventKind::AcceptTimedOut { technician } => {
-                out.insert(technician.clone());
-            }
-            EventKind::Reopened { .. } => out.clear(),
-            _ => {}
-        }
-    }
-    out.into_iter().collect()
-}
-
-/// Rewrites every projection of one work order: the row, part lines, photos, blobs,
-/// scores, field times, service clocks, escalations and KPI facts. `history` is the
-/// work order's events in causal order ([`sync_core::workorder::WorkOrder::history`]).
+/// Rewrites every projection of one work order (reading what it needs first): the row, part
+/// lines, photos, blobs, scores, field times, service clocks, escalations and KPI facts.
+/// `history` is the work order's events in causal order. For writers other than the sync
+/// pipeline, which reads its inputs for many documents at once before it takes the write lock.
 pub async fn project(
     conn: &mut AnyConnection,
     v: &View,
@@ -45,10 +30,72 @@ pub async fn project(
     created_at: i64,
     ctx: &Ctx<'_>,
 ) -> sqlx::Result<()> {
+    let ids = [v.id.clone()];
+    let times = event_times(conn, &ids)
+        .await?
+        .remove(&v.id)
+        .unwrap_or_default();
+    let clocks = store::stored_clocks(conn, &ids)
+        .await?
+        .remove(&v.id)
+        .unwrap_or_default();
+    let p = projection::compute(v.clone(), history, &times, None, ctx.policy, ctx.now);
+    write(conn, &p, created_at, &clocks, ctx).await
+}
+
+/// Field times already recorded, per work order and event.
+pub async fn event_times(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> sqlx::Result<HashMap<String, HashMap<String, i64>>> {
+    let mut out: HashMap<String, HashMap<String, i64>> = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "SELECT wo_id, event_id, field_at FROM event_times WHERE wo_id IN ({})",
+            placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id);
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            out.entry(r.try_get("wo_id")?)
+                .or_default()
+                .insert(r.try_get("event_id")?, r.try_get("field_at")?);
+        }
+    }
+    Ok(out)
+}
+
+/// `$from, $from+1, …` for `n` values.
+pub(crate) fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// `($1,…,$k),($k+1,…)` for `rows` rows of `cols` columns.
+pub(crate) fn rows_sql(rows: usize, cols: usize) -> String {
+    (0..rows)
+        .map(|r| format!("({})", placeholders(1 + r * cols, cols)))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Writes `p`. `clocks` are the clock rows the database held for this work order when its
+/// inputs were read (under the document's lock, so still current).
+pub async fn write(
+    conn: &mut AnyConnection,
+    p: &Projection,
+    created_at: i64,
+    clocks: &ClockMap,
+    ctx: &Ctx<'_>,
+) -> sqlx::Result<()> {
+    let v = &p.view;
     let now = ctx.now;
-    let open_conflicts = v.open_conflicts().count() as i64;
     let skills = serde_json::to_string(&v.intake.required_skills).unwrap_or_else(|_| "[]".into());
-    let refused = serde_json::to_string(&refused_by(history)).unwrap_or_else(|_| "[]".into());
+    let refused = serde_json::to_string(&p.refused_by).unwrap_or_else(|_| "[]".into());
     sqlx::query(
         "INSERT INTO work_orders (id, region, status, assignee, priority, service_type, customer_name, open_conflicts, created_at, updated_at,
            tier, skills, refused_by, appointment_start, appointment_end)
@@ -67,7 +114,7 @@ pub async fn project(
     .bind(v.intake.priority.as_str())
     .bind(v.intake.service_type.as_str())
     .bind(&v.intake.customer.name)
-    .bind(open_conflicts)
+    .bind(v.open_conflicts().count() as i64)
     .bind(created_at)
     .bind(now)
     .bind(v.intake.customer.tier.as_str())
@@ -77,37 +124,73 @@ pub async fn project(
     .bind(v.appointment.as_ref().map(|a| a.end))
     .execute(&mut *conn)
     .await?;
+    write_children(conn, v).await?;
+    write_times(conn, &v.id, &p.new_times).await?;
+    store::write_clocks(conn, &v.id, &v.intake.region, &p.clocks, clocks, now).await?;
+    let dispatch_ms =
+        i64::try_from(ctx.policy.clock.complaint_dispatch.as_millis()).unwrap_or(i64::MAX);
+    store::sync_escalations(conn, v, &p.clocks, dispatch_ms, now).await?;
+    let f = &p.facts;
+    sqlx::query(
+        "INSERT INTO wo_facts (wo_id, facts, region, created_at, completed_at, followed_up_at)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (wo_id) DO UPDATE SET facts = excluded.facts, region = excluded.region,
+           created_at = excluded.created_at, completed_at = excluded.completed_at,
+           followed_up_at = excluded.followed_up_at",
+    )
+    .bind(&v.id)
+    .bind(serde_json::to_string(f).unwrap_or_else(|_| "{}".into()))
+    .bind(&f.region)
+    .bind(f.created_at)
+    .bind(f.completed_at)
+    .bind(f.followed_up_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Part lines, photos, referenced blobs and the score: replaced whole, one statement each.
+async fn write_children(conn: &mut AnyConnection, v: &View) -> sqlx::Result<()> {
     for table in ["part_lines", "photos", "doc_blobs", "scores"] {
         sqlx::query(&format!("DELETE FROM {table} WHERE wo_id = $1"))
             .bind(&v.id)
             .execute(&mut *conn)
             .await?;
     }
-    for p in &v.parts {
-        sqlx::query(
-            "INSERT INTO part_lines (wo_id, line, sku, qty, price_cents, removed, technician) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&v.id)
-        .bind(&p.line)
-        .bind(&p.sku)
-        .bind(i64::from(p.qty))
-        .bind(p.price_cents)
-        .bind(i64::from(p.removed.is_some()))
-        .bind(&p.added.user)
-        .execute(&mut *conn)
-        .await?;
+    // At most 100 rows per statement: far under either database's bind limit.
+    for chunk in v.parts.chunks(100) {
+        let sql = format!(
+            "INSERT INTO part_lines (wo_id, line, sku, qty, price_cents, removed, technician) VALUES {}",
+            rows_sql(chunk.len(), 7)
+        );
+        let mut q = sqlx::query(&sql);
+        for p in chunk {
+            q = q
+                .bind(&v.id)
+                .bind(&p.line)
+                .bind(&p.sku)
+                .bind(i64::from(p.qty))
+                .bind(p.price_cents)
+                .bind(i64::from(p.removed.is_some()))
+                .bind(&p.added.user);
+        }
+        q.execute(&mut *conn).await?;
     }
-    for p in &v.photos {
-        sqlx::query(
-            "INSERT INTO photos (wo_id, photo, blob, kind, removed) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&v.id)
-        .bind(&p.photo)
-        .bind(&p.blob)
-        .bind(p.kind.as_str())
-        .bind(i64::from(p.removed.is_some()))
-        .execute(&mut *conn)
-        .await?;
+    for chunk in v.photos.chunks(100) {
+        let sql = format!(
+            "INSERT INTO photos (wo_id, photo, blob, kind, removed) VALUES {}",
+            rows_sql(chunk.len(), 5)
+        );
+        let mut q = sqlx::query(&sql);
+        for p in chunk {
+            q = q
+                .bind(&v.id)
+                .bind(&p.photo)
+                .bind(&p.blob)
+                .bind(p.kind.as_str())
+                .bind(i64::from(p.removed.is_some()));
+        }
+        q.execute(&mut *conn).await?;
     }
     if let Some(f) = &v.follow_up {
         sqlx::query("INSERT INTO scores (wo_id, score, comment, called_by, called_at) VALUES ($1, $2, $3, $4, $5)")
@@ -123,39 +206,43 @@ pub async fn project(
     blobs.extend(v.signature.as_ref().map(|s| s.blob.as_str()));
     blobs.sort_unstable();
     blobs.dedup();
-    for b in blobs {
-        sqlx::query("INSERT INTO doc_blobs (wo_id, blob) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(&v.id)
-            .bind(b)
-            .execute(&mut *conn)
-            .await?;
+    if !blobs.is_empty() {
+        let sql = format!(
+            "INSERT INTO doc_blobs (wo_id, blob) VALUES {} ON CONFLICT DO NOTHING",
+            rows_sql(blobs.len(), 2)
+        );
+        let mut q = sqlx::query(&sql);
+        for b in blobs {
+            q = q.bind(&v.id).bind(b);
+        }
+        q.execute(&mut *conn).await?;
     }
-    let mut timed = store::timed_history(conn, &v.id, history, now).await?;
-    if v.cancellation.is_none() && (v.completion.is_some() || v.signature.is_some()) {
-        // The fold kept recorded work over a concurrent cancellation: the clocks run on.
-        // (A cancellation undone by a reopen stays: the rules keep its clocks stopped.)
-        timed.retain(|t| !matches!(t.event.kind, EventKind::Cancelled { .. }));
+    Ok(())
+}
+
+/// Keeps each event's device time, receipt and field time (once: replays change nothing).
+async fn write_times(
+    conn: &mut AnyConnection,
+    wo_id: &str,
+    times: &[EventTime],
+) -> sqlx::Result<()> {
+    for chunk in times.chunks(100) {
+        let sql = format!(
+            "INSERT INTO event_times (wo_id, event_id, device_id, device_at, received_at, field_at)
+             VALUES {} ON CONFLICT (wo_id, event_id) DO NOTHING",
+            rows_sql(chunk.len(), 6)
+        );
+        let mut q = sqlx::query(&sql);
+        for t in chunk {
+            q = q
+                .bind(wo_id)
+                .bind(&t.event_id)
+                .bind(&t.device)
+                .bind(t.device_at)
+                .bind(t.received_at)
+                .bind(t.field_at);
+        }
+        q.execute(&mut *conn).await?;
     }
-    let rows = rules::evaluate(&ctx.policy.clock, &v.intake, &timed);
-    store::save_clocks(conn, &v.id, &v.intake.region, &rows, now).await?;
-    let dispatch_ms =
-        i64::try_from(ctx.policy.clock.complaint_dispatch.as_millis()).unwrap_or(i64::MAX);
-    store::sync_escalations(conn, v, &rows, dispatch_ms, now).await?;
-    let facts = kpi::facts(v, &timed);
-    sqlx::query(
-        "INSERT INTO wo_facts (wo_id, facts, region, created_at, completed_at, followed_up_at)
-         VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (wo_id) DO UPDATE SET facts = excluded.facts, region = excluded.region,
-           created_at = excluded.created_at, completed_at = excluded.completed_at,
-           followed_up_at = excluded.followed_up_at",
-    )
-    .bind(&v.id)
-    .bind(serde_json::to_string(&facts).unwrap_or_else(|_| "{}".into()))
-    .bind(&facts.region)
-    .bind(facts.created_at)
-    .bind(facts.completed_at)
-    .bind(facts.followed_up_at)
-    .execute(&mut *conn)
-    .await?;
     Ok(())
 }

@@ -53,3 +53,68 @@ pub async fn forget(conn: &mut AnyConnection, device: &str, doc: &str) -> sqlx::
         .await?;
     Ok(())
 }
+
+/// The device's states for `ids` (documents it was never given have none).
+pub async fn get_many(
+    conn: &mut AnyConnection,
+    device: &str,
+    ids: &[String],
+) -> sqlx::Result<std::collections::HashMap<String, sync::State>> {
+    let mut out = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "SELECT doc_id, state FROM sync_states WHERE device_id = $1 AND doc_id IN ({})",
+            crate::db::projection::placeholders(2, chunk.len())
+        );
+        let mut q = sqlx::query_as::<_, (String, Vec<u8>)>(&sql).bind(device);
+        for id in chunk {
+            q = q.bind(id);
+        }
+        for (id, bytes) in q.fetch_all(&mut *conn).await? {
+            // An undecodable state only costs extra rounds: start afresh.
+            out.insert(id, sync::State::decode(&bytes).unwrap_or_default());
+        }
+    }
+    Ok(out)
+}
+
+/// Stores several states of one device (`(doc_id, encoded state)`), 200 per statement.
+pub async fn put_many(
+    conn: &mut AnyConnection,
+    device: &str,
+    states: &[(String, Vec<u8>)],
+) -> sqlx::Result<()> {
+    for chunk in states.chunks(200) {
+        let sql = format!(
+            "INSERT INTO sync_states (device_id, doc_id, state) VALUES {}
+             ON CONFLICT (device_id, doc_id) DO UPDATE SET state = excluded.state",
+            crate::db::projection::rows_sql(chunk.len(), 3)
+        );
+        let mut q = sqlx::query(&sql);
+        for (doc, state) in chunk {
+            q = q.bind(device).bind(doc).bind(state);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Forgets several documents of one device.
+pub async fn forget_many(
+    conn: &mut AnyConnection,
+    device: &str,
+    ids: &[String],
+) -> sqlx::Result<()> {
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "DELETE FROM sync_states WHERE device_id = $1 AND doc_id IN ({})",
+            crate::db::projection::placeholders(2, chunk.len())
+        );
+        let mut q = sqlx::query(&sql).bind(device);
+        for id in chunk {
+            q = q.bind(id);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}

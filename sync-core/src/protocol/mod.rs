@@ -92,6 +92,7 @@ mod decode_error;
 mod doc_error;
 mod doc_id;
 mod guard;
+pub mod ingest;
 mod limits;
 mod prime;
 pub mod server;

@@ -71,9 +71,25 @@ struct Fold<'a> {
 
 /// Folds `events` into the view of the work order `id`.
 pub(crate) fn fold(id: &str, intake: &Intake, notes: String, events: &[Event]) -> View {
+    fold_causal(&Causal::new(events), id, intake, notes)
+}
+
+/// [`fold`], also returning the events in causal order (what the server projects), from the
+/// one causal sort.
+pub(crate) fn fold_with_history(
+    id: &str,
+    intake: &Intake,
+    notes: String,
+    events: &[Event],
+) -> (View, Vec<Event>) {
     let c = Causal::new(events);
+    let view = fold_causal(&c, id, intake, notes);
+    (view, c.events.into_iter().cloned().collect())
+}
+
+fn fold_causal(c: &Causal<'_>, id: &str, intake: &Intake, notes: String) -> View {
     let mut f = Fold {
-        c: &c,
+        c,
         assignee: None,
         assign_pos: None,
         accepted: None,

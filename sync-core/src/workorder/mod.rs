@@ -16,6 +16,7 @@ mod fold;
 pub mod model;
 mod ops;
 mod seal;
+pub mod upload;
 mod view;
 
 pub use conflict::{Conflict, ConflictKind};

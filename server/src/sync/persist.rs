@@ -1,0 +1,157 @@
+//! The persist step: one short write transaction for everything a request changed.
+//!
+//! Each document write is conditional on the heads the read step saw. When another writer
+//! (another request, another instance, dispatch, the clock) changed a document in between,
+//! the write finds other heads and writes nothing; this step then locks that document, reads
+//! it again and merges the same offer under the lock (the slow path, rare by construction).
+
+use sqlx::AnyConnection;
+
+use super::merge::{self, Cx, DocOutcome, StateAction};
+use super::read::{Input, Offered};
+use crate::clock::store::{self as clock_store, Arrival as Contact};
+use crate::db::docs::{self, StoredRow, Upload};
+use crate::db::{self, projection::Ctx};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// What the transaction did, for the reply and the metrics.
+pub struct Committed {
+    /// Changes appended to documents.
+    pub changes: usize,
+    /// Documents whose write had to be redone under the lock.
+    pub retried: usize,
+}
+
+/// Writes every outcome in one transaction, then commits. `outcomes` may be replaced by
+/// their slow-path versions.
+pub async fn commit(
+    state: &AppState,
+    cx: &Cx,
+    outcomes: &mut [DocOutcome],
+    forget: &[String],
+) -> Result<Committed, ApiError> {
+    let mut tx = state.db.begin_write().await?;
+    let ctx = Ctx {
+        policy: &cx.policy,
+        now: cx.now,
+    };
+    let by = Upload {
+        user: &cx.user,
+        device: &cx.device,
+        at: cx.now,
+    };
+    let mut done = Committed {
+        changes: 0,
+        retried: 0,
+    };
+    // Documents are written in id order, so concurrent requests cannot deadlock.
+    outcomes.sort_by(|a, b| a.id.cmp(&b.id));
+    for o in outcomes.iter_mut() {
+        let Some(w) = o.write.as_ref() else { continue };
+        if !docs::write_if_unchanged(&mut tx, &o.id, &w.doc, &by)
+            .await
+            .map_err(ApiError::Internal)?
+        {
+            done.retried += 1;
+            *o = merge_locked(&mut tx, cx, w.offer.clone(), w.visible).await?;
+            let Some(w) = o.write.as_ref() else { continue };
+            if !docs::write_if_unchanged(&mut tx, &o.id, &w.doc, &by)
+                .await
+                .map_err(ApiError::Internal)?
+            {
+                return Err(ApiError::Internal(anyhow::anyhow!(
+                    "document {} changed while locked",
+                    o.id
+                )));
+            }
+        }
+        let Some(w) = o.write.as_ref() else { continue };
+        done.changes += w.doc.changes.len();
+        db::projection::write(&mut tx, &w.projection, cx.now, &w.clocks, &ctx).await?;
+    }
+    let mut put = Vec::new();
+    let mut gone: Vec<String> = forget.to_vec();
+    for o in outcomes.iter_mut() {
+        match std::mem::replace(&mut o.state, StateAction::Keep) {
+            StateAction::Keep => {}
+            StateAction::Put(bytes) => put.push((o.id.clone(), bytes)),
+            StateAction::Forget => gone.push(o.id.clone()),
+        }
+    }
+    db::sync_state::put_many(&mut tx, &cx.device, &put).await?;
+    db::sync_state::forget_many(&mut tx, &cx.device, &gone).await?;
+    if outcomes.iter().all(|o| o.complete) {
+        // Only a sync that left nothing behind is a lower bound for the device's next events.
+        let offset = outcomes
+            .iter()
+            .filter_map(|o| o.offset)
+            .max_by_key(|o| o.unsigned_abs());
+        let tolerance =
+            i64::try_from(cx.policy.clock.clock_tolerance.as_millis()).unwrap_or(i64::MAX);
+        let contact = Contact {
+            device: &cx.device,
+            user: &cx.user,
+            previous_contact: cx.previous_contact,
+            now: cx.now,
+        };
+        clock_store::touch_device(&mut tx, &contact, offset, tolerance).await?;
+    }
+    tx.commit().await?;
+    Ok(done)
+}
+
+/// The slow path: lock the document, read it and its inputs again, and merge the offer.
+async fn merge_locked(
+    conn: &mut AnyConnection,
+    cx: &Cx,
+    offer: sync_core::protocol::DocOffer,
+    visible: bool,
+) -> Result<DocOutcome, ApiError> {
+    let id = offer.doc_id.clone();
+    let actor = sync_core::workorder::actor_id_for(&cx.device);
+    let Some(loaded) = docs::lock_and_load(conn, &id, &actor)
+        .await
+        .map_err(ApiError::Internal)?
+    else {
+        return Ok(DocOutcome {
+            reply: Some(sync_core::protocol::server::removed(
+                &id,
+                "no such work order",
+            )),
+            id,
+            state: StateAction::Forget,
+            write: None,
+            cache: None,
+            complete: true,
+            declined: false,
+            offset: None,
+        });
+    };
+    let ids = [id.clone()];
+    let row = StoredRow {
+        heads: docs::heads_text(&loaded.doc.get_heads()),
+        log_count: loaded.log_count,
+    };
+    let input = Input {
+        state: db::sync_state::get(conn, &cx.device, &id)
+            .await?
+            .unwrap_or_default(),
+        times: db::projection::event_times(conn, &ids)
+            .await?
+            .remove(&id)
+            .unwrap_or_default(),
+        clocks: clock_store::stored_clocks(conn, &ids)
+            .await?
+            .remove(&id)
+            .unwrap_or_default(),
+        weight: super::cache::weight(loaded.doc.save().len()),
+        doc: loaded.doc,
+        offered: Offered {
+            offer,
+            row,
+            visible,
+        },
+    };
+    Ok(merge::one(input, cx))
+}
