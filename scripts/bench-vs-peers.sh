@@ -84,8 +84,9 @@ mkdir -p "$RESULTS_DIR"
 RESULTS="$RESULTS_DIR/$(date -u +%Y%m%dT%H%M%SZ).jsonl"
 
 # --- Builds first, so the measurements run back to back.
-COMMIT="$(git -C "$REPO" rev-parse --short HEAD)"
-DIRTY="$(git -C "$REPO" status --porcelain --untracked-files=no | wc -l | tr -d ' ')"
+# BENCH_COMMIT names the source when it is not a git checkout (e.g. a `git archive` copy).
+COMMIT="${BENCH_COMMIT:-$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)}"
+DIRTY="$({ git -C "$REPO" status --porcelain --untracked-files=no 2>/dev/null || true; } | wc -l | tr -d ' ')"
 say "building field-server and field-cli (release) at $COMMIT ($DIRTY uncommitted files in the tree)"
 (cd "$REPO" && cargo build --release -q -p server -p field-cli) >&2 || die "cargo build --release of field-server and field-cli failed"
 SERVER_BIN="$REPO/target/release/field-server"
