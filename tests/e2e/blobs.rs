@@ -3,7 +3,7 @@
 use serde_json::Value;
 use sync_core::ids::BlobHash;
 use sync_core::workorder::{PhotoKind, Role};
-use tests::{backends, Device, TestServer};
+use tests::{Device, TestServer};
 
 use crate::BIN;
 
@@ -32,9 +32,8 @@ async fn code(r: reqwest::Response) -> (u16, String) {
     (status, body["error"].as_str().unwrap().to_owned())
 }
 
-#[tokio::test]
-async fn blobs_are_validated_stored_once_and_served_only_within_scope() {
-    for backend in backends() {
+tests::on_each_backend! {
+    async fn blobs_are_validated_stored_once_and_served_only_within_scope(backend) {
         let s = TestServer::start(BIN, &backend).await;
         let admin = s.admin_token().await;
         s.add_user(&admin, "disp-n", "dispatcher", &["north"], &[])

@@ -4,7 +4,7 @@
 use clap::Parser;
 use field_cli::cli::{run, Cli};
 use serde_json::Value;
-use tests::{backends, TestServer, ADMIN_PASSWORD};
+use tests::{TestServer, ADMIN_PASSWORD};
 
 use crate::BIN;
 
@@ -14,9 +14,8 @@ async fn cli(args: &[&str]) -> anyhow::Result<()> {
     run(Cli::try_parse_from(all)?).await
 }
 
-#[tokio::test]
-async fn a_new_user_runs_a_job_from_intake_to_follow_up_with_field_cli() {
-    for backend in backends() {
+tests::on_each_backend! {
+    async fn a_new_user_runs_a_job_from_intake_to_follow_up_with_field_cli(backend) {
         let s = TestServer::start(BIN, &backend).await;
         let url = s.url("");
         let root =
@@ -213,9 +212,8 @@ async fn a_new_user_runs_a_job_from_intake_to_follow_up_with_field_cli() {
     }
 }
 
-#[tokio::test]
-async fn the_load_generator_runs_and_finds_every_change_on_the_server() {
-    for backend in backends() {
+tests::on_each_backend! {
+    async fn the_load_generator_runs_and_finds_every_change_on_the_server(backend) {
         let s = TestServer::start(BIN, &backend).await;
         let r = field_cli::bench::run(&field_cli::bench::BenchOptions {
             server: s.url(""),

@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 use sync_core::workorder::{Role, Status};
-use tests::{backends, Device, TestServer};
+use tests::{Device, TestServer};
 
 use crate::BIN;
 
@@ -50,9 +50,8 @@ async fn breaches(s: &TestServer, token: &str, query: &str) -> Vec<Value> {
     r.json().await.unwrap()
 }
 
-#[tokio::test]
-async fn every_intake_clock_breaches_once_and_the_board_shows_what_is_overdue() {
-    for backend in backends() {
+tests::on_each_backend! {
+    async fn every_intake_clock_breaches_once_and_the_board_shows_what_is_overdue(backend) {
         let s = manual(&backend).await;
         let admin = company(&s).await;
         let agent = s.user_token("agent-1").await;
@@ -153,9 +152,8 @@ async fn every_intake_clock_breaches_once_and_the_board_shows_what_is_overdue() 
     }
 }
 
-#[tokio::test]
-async fn offline_work_counts_when_it_happened_and_wrong_clocks_are_flagged() {
-    for backend in backends() {
+tests::on_each_backend! {
+    async fn offline_work_counts_when_it_happened_and_wrong_clocks_are_flagged(backend) {
         let s = manual(&backend).await;
         let admin = company(&s).await;
         let agent = s.user_token("agent-1").await;
@@ -263,9 +261,8 @@ fn work_through(d: &mut Device, id: &str, t: i64, fixed: bool) {
     });
 }
 
-#[tokio::test]
-async fn a_low_score_escalates_with_its_own_clock_until_a_manager_handles_it() {
-    for backend in backends() {
+tests::on_each_backend! {
+    async fn a_low_score_escalates_with_its_own_clock_until_a_manager_handles_it(backend) {
         let s = manual(&backend).await;
         let admin = company(&s).await;
         let agent = s.user_token("agent-1").await;
@@ -360,9 +357,8 @@ async fn a_low_score_escalates_with_its_own_clock_until_a_manager_handles_it() {
     }
 }
 
-#[tokio::test]
-async fn kpis_on_a_known_data_set() {
-    for backend in backends() {
+tests::on_each_backend! {
+    async fn kpis_on_a_known_data_set(backend) {
         let s = manual(&backend).await;
         let admin = company(&s).await;
         // Start at 01:00 UTC of the next day, so that the first day's work stays on one date.
@@ -482,9 +478,8 @@ async fn kpis_on_a_known_data_set() {
     }
 }
 
-#[tokio::test]
-async fn an_urgent_complaint_goes_to_the_managers_until_one_resolves_it() {
-    for backend in backends() {
+tests::on_each_backend! {
+    async fn an_urgent_complaint_goes_to_the_managers_until_one_resolves_it(backend) {
         let s = manual(&backend).await;
         let admin = company(&s).await;
         let agent = s.user_token("agent-1").await;

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 use sync_core::workorder::{Role, Status};
-use tests::{backends, Backend, TestServer};
+use tests::TestServer;
 
 use crate::BIN;
 
@@ -55,9 +55,8 @@ fn policy_file(name: &str, text: &str) -> String {
     path.display().to_string()
 }
 
-#[tokio::test]
-async fn intake_assigns_the_least_loaded_eligible_technician_and_explains_why() {
-    for backend in backends() {
+tests::on_each_backend! {
+    async fn intake_assigns_the_least_loaded_eligible_technician_and_explains_why(backend) {
         let s = TestServer::start(BIN, &backend).await;
         let admin = company(&s).await;
         // tech-e holds the skill in north but is deactivated.
@@ -118,9 +117,8 @@ async fn intake_assigns_the_least_loaded_eligible_technician_and_explains_why() 
     }
 }
 
-#[tokio::test]
-async fn a_batch_serves_urgent_first_fills_capacity_and_escalates_urgent_jobs_nobody_can_take() {
-    for backend in backends() {
+tests::on_each_backend! {
+    async fn a_batch_serves_urgent_first_fills_capacity_and_escalates_urgent_jobs_nobody_can_take(backend) {
         let policy = policy_file(
             &format!("batch-{}", backend.name()),
             "[dispatch]\nauto_on_intake = false\n",
@@ -245,9 +243,8 @@ async fn a_batch_serves_urgent_first_fills_capacity_and_escalates_urgent_jobs_no
     }
 }
 
-#[tokio::test]
-async fn dispatchers_assign_reassign_and_unassign_only_in_their_regions() {
-    for backend in backends() {
+tests::on_each_backend! {
+    async fn dispatchers_assign_reassign_and_unassign_only_in_their_regions(backend) {
         let s = TestServer::start(BIN, &backend).await;
         let admin = company(&s).await;
         let agent = s.user_token("agent-1").await;
@@ -343,9 +340,8 @@ async fn dispatchers_assign_reassign_and_unassign_only_in_their_regions() {
     }
 }
 
-#[tokio::test]
-async fn a_decline_sends_the_job_to_the_next_technician() {
-    for backend in backends() {
+tests::on_each_backend! {
+    async fn a_decline_sends_the_job_to_the_next_technician(backend) {
         let s = TestServer::start(BIN, &backend).await;
         company(&s).await;
         let agent = s.user_token("agent-1").await;
@@ -392,9 +388,8 @@ async fn a_decline_sends_the_job_to_the_next_technician() {
     }
 }
 
-#[tokio::test]
-async fn an_unaccepted_job_times_out_after_an_hour_once_and_goes_to_the_next_technician() {
-    for backend in backends() {
+tests::on_each_backend! {
+    async fn an_unaccepted_job_times_out_after_an_hour_once_and_goes_to_the_next_technician(backend) {
         let s = TestServer::start_with_env(BIN, &backend, &[("FIELDSYNC_CLOCK", "manual")]).await;
         let admin = company(&s).await;
         let agent = s.user_token("agent-1").await;
@@ -440,9 +435,8 @@ async fn an_unaccepted_job_times_out_after_an_hour_once_and_goes_to_the_next_tec
     }
 }
 
-#[tokio::test]
-async fn an_urgent_job_nobody_can_take_escalates_at_intake() {
-    for backend in backends() {
+tests::on_each_backend! {
+    async fn an_urgent_job_nobody_can_take_escalates_at_intake(backend) {
         let s = TestServer::start(BIN, &backend).await;
         company(&s).await;
         let agent = s.user_token("agent-1").await;
@@ -471,49 +465,43 @@ async fn an_urgent_job_nobody_can_take_escalates_at_intake() {
     }
 }
 
-#[tokio::test]
-async fn two_instances_running_the_clock_at_once_time_each_job_out_exactly_once() {
-    let Some(backend) = backends()
-        .into_iter()
-        .find(|b| matches!(b, Backend::Postgres(_)))
-    else {
-        eprintln!("skipped: FIELDSYNC_TEST_POSTGRES_URL is not set");
-        return;
-    };
-    let s1 = TestServer::start_with_env(BIN, &backend, &[("FIELDSYNC_CLOCK", "manual")]).await;
-    let s2 = s1.another_instance().await;
-    let admin = company(&s1).await;
-    let agent = s1.user_token("agent-1").await;
-    let ids: Vec<String> = (0..8).map(|i| format!("WO-{i}")).collect();
-    for id in &ids {
-        s1.create_order(&agent, id, "north").await;
+tests::on_postgres! {
+    async fn two_instances_running_the_clock_at_once_time_each_job_out_exactly_once(backend) {
+        let s1 = TestServer::start_with_env(BIN, &backend, &[("FIELDSYNC_CLOCK", "manual")]).await;
+        let s2 = s1.another_instance().await;
+        let admin = company(&s1).await;
+        let agent = s1.user_token("agent-1").await;
+        let ids: Vec<String> = (0..8).map(|i| format!("WO-{i}")).collect();
+        for id in &ids {
+            s1.create_order(&agent, id, "north").await;
+        }
+        s1.advance(&admin, "2h").await;
+        let (t1, t2) = tokio::join!(s1.tick(&admin), s2.tick(&admin));
+        let count = |t: &Value, k: &str| t[k].as_array().unwrap().len();
+        assert_eq!(
+            count(&t1, "timed_out") + count(&t2, "timed_out"),
+            ids.len(),
+            "{t1}\n{t2}"
+        );
+        assert_eq!(
+            count(&t1, "redispatched") + count(&t2, "redispatched"),
+            ids.len()
+        );
+        // Every document holds exactly one timeout, whichever instance recorded it.
+        let mut disp = s1.device("disp-n", Role::Dispatcher, "pc-n").await;
+        disp.sync(&s2).await.unwrap();
+        for id in &ids {
+            let wo = sync_core::workorder::WorkOrder::from_automerge(disp.docs[id].0.clone());
+            let timeouts = wo
+                .history()
+                .unwrap()
+                .iter()
+                .filter(|e| e.kind.name() == "accept_timed_out")
+                .count();
+            assert_eq!(timeouts, 1, "{id}");
+        }
+        let breaches: Vec<Value> = s2.get(&admin, "/v1/breaches").await.json().await.unwrap();
+        let accept = breaches.iter().filter(|b| b["rule"] == "CS-ACCEPT").count();
+        assert_eq!(accept, ids.len(), "one CS-ACCEPT breach per job");
     }
-    s1.advance(&admin, "2h").await;
-    let (t1, t2) = tokio::join!(s1.tick(&admin), s2.tick(&admin));
-    let count = |t: &Value, k: &str| t[k].as_array().unwrap().len();
-    assert_eq!(
-        count(&t1, "timed_out") + count(&t2, "timed_out"),
-        ids.len(),
-        "{t1}\n{t2}"
-    );
-    assert_eq!(
-        count(&t1, "redispatched") + count(&t2, "redispatched"),
-        ids.len()
-    );
-    // Every document holds exactly one timeout, whichever instance recorded it.
-    let mut disp = s1.device("disp-n", Role::Dispatcher, "pc-n").await;
-    disp.sync(&s2).await.unwrap();
-    for id in &ids {
-        let wo = sync_core::workorder::WorkOrder::from_automerge(disp.docs[id].0.clone());
-        let timeouts = wo
-            .history()
-            .unwrap()
-            .iter()
-            .filter(|e| e.kind.name() == "accept_timed_out")
-            .count();
-        assert_eq!(timeouts, 1, "{id}");
-    }
-    let breaches: Vec<Value> = s2.get(&admin, "/v1/breaches").await.json().await.unwrap();
-    let accept = breaches.iter().filter(|b| b["rule"] == "CS-ACCEPT").count();
-    assert_eq!(accept, ids.len(), "one CS-ACCEPT breach per job");
 }

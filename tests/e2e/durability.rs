@@ -4,13 +4,12 @@
 use std::time::Duration;
 
 use sync_core::workorder::Role;
-use tests::{backends, Device, TestServer};
+use tests::{Device, TestServer};
 
 use crate::BIN;
 
-#[tokio::test]
-async fn every_acknowledged_change_survives_a_kill_9() {
-    for backend in backends() {
+tests::on_each_backend! {
+    async fn every_acknowledged_change_survives_a_kill_9(backend) {
         let mut s = TestServer::start(BIN, &backend).await;
         let admin = s.admin_token().await;
         s.add_user(&admin, "disp-n", "dispatcher", &["north"], &[])
@@ -95,11 +94,10 @@ async fn every_acknowledged_change_survives_a_kill_9() {
     }
 }
 
-/// SIGTERM lets a request that is already being received finish, then the server exits 0.
-#[tokio::test]
-async fn sigterm_finishes_the_request_in_flight_then_exits() {
-    use std::io::{Read, Write};
-    for backend in backends() {
+tests::on_each_backend! {
+    /// SIGTERM lets a request that is already being received finish, then the server exits 0.
+    async fn sigterm_finishes_the_request_in_flight_then_exits(backend) {
+        use std::io::{Read, Write};
         let mut s = TestServer::start(BIN, &backend).await;
         let admin = s.admin_token().await;
         s.add_user(&admin, "disp-n", "dispatcher", &["north"], &[])

@@ -1,7 +1,7 @@
 //! Bad input never gets a 500 or a panic: every refusal is a 4xx with a JSON body.
 
 use serde_json::{json, Value};
-use tests::{backends, TestServer};
+use tests::TestServer;
 
 use crate::BIN;
 
@@ -15,9 +15,8 @@ async fn assert_json_error(r: reqwest::Response, status: u16, code: &str) {
     );
 }
 
-#[tokio::test]
-async fn health_readiness_metrics_and_unknown_paths() {
-    for backend in backends() {
+tests::on_each_backend! {
+    async fn health_readiness_metrics_and_unknown_paths(backend) {
         let s = TestServer::start(BIN, &backend).await;
         let r = s.http.get(s.url("/healthz")).send().await.unwrap();
         assert_eq!(r.status(), 200);
@@ -39,9 +38,8 @@ async fn health_readiness_metrics_and_unknown_paths() {
     }
 }
 
-#[tokio::test]
-async fn malformed_json_wrong_fields_and_wrong_roles_are_clear_4xx() {
-    for backend in backends() {
+tests::on_each_backend! {
+    async fn malformed_json_wrong_fields_and_wrong_roles_are_clear_4xx(backend) {
         let s = TestServer::start(BIN, &backend).await;
         let r = s
             .http
@@ -109,9 +107,8 @@ async fn malformed_json_wrong_fields_and_wrong_roles_are_clear_4xx() {
     }
 }
 
-#[tokio::test]
-async fn random_truncated_and_oversized_sync_bodies_are_refused() {
-    for backend in backends() {
+tests::on_each_backend! {
+    async fn random_truncated_and_oversized_sync_bodies_are_refused(backend) {
         let s = TestServer::start(BIN, &backend).await;
         let admin = s.admin_token().await;
         s.add_user(&admin, "tech-a", "technician", &["north"], &[])
@@ -157,9 +154,8 @@ async fn random_truncated_and_oversized_sync_bodies_are_refused() {
     }
 }
 
-#[tokio::test]
-async fn regions_skills_and_parts_are_managed_by_admins_and_read_by_everyone() {
-    for backend in backends() {
+tests::on_each_backend! {
+    async fn regions_skills_and_parts_are_managed_by_admins_and_read_by_everyone(backend) {
         let s = TestServer::start(BIN, &backend).await;
         let admin = s.admin_token().await;
         let put = |path: String, body: Value| {

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use serde_json::Value;
-use tests::{backends, TestServer};
+use tests::TestServer;
 
 use crate::BIN;
 
@@ -95,9 +95,8 @@ fn documented(doc: &Value) -> BTreeSet<(String, String)> {
         .collect()
 }
 
-#[tokio::test]
-async fn the_openapi_document_lists_every_endpoint_and_the_bearer_scheme() {
-    for backend in backends() {
+tests::on_each_backend! {
+    async fn the_openapi_document_lists_every_endpoint_and_the_bearer_scheme(backend) {
         let s = TestServer::start(BIN, &backend).await;
         let doc = fetch_document(&s).await;
         let version = doc["openapi"].as_str().unwrap_or_default();
@@ -140,9 +139,8 @@ async fn the_openapi_document_lists_every_endpoint_and_the_bearer_scheme() {
     }
 }
 
-#[tokio::test]
-async fn every_endpoint_documented_as_protected_refuses_a_request_without_a_token() {
-    for backend in backends() {
+tests::on_each_backend! {
+    async fn every_endpoint_documented_as_protected_refuses_a_request_without_a_token(backend) {
         let s = TestServer::start(BIN, &backend).await;
         let doc = fetch_document(&s).await;
         for (method, path, _) in ENDPOINTS {

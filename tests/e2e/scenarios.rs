@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use field_cli::scenario::{self, Scenario};
-use tests::{backends, Backend, TestServer, ADMIN_PASSWORD};
+use tests::{Backend, TestServer, ADMIN_PASSWORD};
 
 use crate::BIN;
 
@@ -46,13 +46,8 @@ async fn every_scenario_passes_on_sqlite() {
     run_all(&Backend::Sqlite).await;
 }
 
-#[tokio::test]
-async fn every_scenario_passes_on_postgres() {
-    match backends()
-        .into_iter()
-        .find(|b| matches!(b, Backend::Postgres(_)))
-    {
-        Some(pg) => run_all(&pg).await,
-        None => eprintln!("skipped: FIELDSYNC_TEST_POSTGRES_URL is not set"),
+tests::on_postgres! {
+    async fn every_scenario_passes_on_postgres(backend) {
+        run_all(&backend).await;
     }
 }

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 use sync_core::workorder::{PartInput, Role, Status};
-use tests::{backends, Backend, TestServer};
+use tests::TestServer;
 
 use crate::BIN;
 
@@ -33,9 +33,8 @@ async fn server_view(s: &TestServer, id: &str) -> Value {
     r.json().await.unwrap()
 }
 
-#[tokio::test]
-async fn each_role_receives_exactly_its_scope() {
-    for backend in backends() {
+tests::on_each_backend! {
+    async fn each_role_receives_exactly_its_scope(backend) {
         let s = TestServer::start(BIN, &backend).await;
         company(&s).await;
         let mut north = s.device("disp-n", Role::Dispatcher, "pc-n").await;
@@ -73,9 +72,8 @@ async fn each_role_receives_exactly_its_scope() {
     }
 }
 
-#[tokio::test]
-async fn a_device_can_neither_read_nor_write_outside_its_scope() {
-    for backend in backends() {
+tests::on_each_backend! {
+    async fn a_device_can_neither_read_nor_write_outside_its_scope(backend) {
         let s = TestServer::start(BIN, &backend).await;
         company(&s).await;
         let mut north = s.device("disp-n", Role::Dispatcher, "pc-n").await;
@@ -114,9 +112,8 @@ async fn a_device_can_neither_read_nor_write_outside_its_scope() {
     }
 }
 
-#[tokio::test]
-async fn offline_work_on_a_job_reassigned_meanwhile_is_kept_then_removed_from_the_device() {
-    for backend in backends() {
+tests::on_each_backend! {
+    async fn offline_work_on_a_job_reassigned_meanwhile_is_kept_then_removed_from_the_device(backend) {
         let s = TestServer::start(BIN, &backend).await;
         company(&s).await;
         let mut disp = s.device("disp-n", Role::Dispatcher, "pc-n").await;
@@ -171,9 +168,8 @@ async fn offline_work_on_a_job_reassigned_meanwhile_is_kept_then_removed_from_th
     }
 }
 
-#[tokio::test]
-async fn forged_uploads_are_rejected_and_change_nothing() {
-    for backend in backends() {
+tests::on_each_backend! {
+    async fn forged_uploads_are_rejected_and_change_nothing(backend) {
         let s = TestServer::start(BIN, &backend).await;
         company(&s).await;
         let mut disp = s.device("disp-n", Role::Dispatcher, "pc-n").await;
@@ -200,9 +196,8 @@ async fn forged_uploads_are_rejected_and_change_nothing() {
     }
 }
 
-#[tokio::test]
-async fn replaying_a_sync_request_changes_nothing() {
-    for backend in backends() {
+tests::on_each_backend! {
+    async fn replaying_a_sync_request_changes_nothing(backend) {
         let s = TestServer::start(BIN, &backend).await;
         company(&s).await;
         let mut disp = s.device("disp-n", Role::Dispatcher, "pc-n").await;
@@ -246,76 +241,70 @@ async fn replaying_a_sync_request_changes_nothing() {
     }
 }
 
-#[tokio::test]
-async fn two_server_instances_on_one_postgres_never_lose_each_others_merges() {
-    let Some(Backend::Postgres(url)) = backends()
-        .into_iter()
-        .find(|b| matches!(b, Backend::Postgres(_)))
-    else {
-        return; // backends() already said it was skipped (or failed under CI).
-    };
-    let s1 = TestServer::start(BIN, &Backend::Postgres(url)).await;
-    let s2 = s1.another_instance().await;
-    company(&s1).await;
-    // Six dispatcher devices, alternating between the two instances, each adding notes to
-    // both north work orders many times, concurrently.
-    let mut handles = Vec::new();
-    for i in 0..6 {
-        let server = if i % 2 == 0 { &s1 } else { &s2 };
-        let mut dev = server
-            .device("disp-n", Role::Dispatcher, &format!("pc-{i}"))
-            .await;
-        dev.sync(server).await.unwrap();
-        handles.push(dev);
-    }
-    let mut futures = Vec::new();
-    for (i, mut dev) in handles.into_iter().enumerate() {
-        let server = if i % 2 == 0 { &s1 } else { &s2 };
-        futures.push(async move {
-            for round in 0..8 {
-                for id in ["WO-N1", "WO-N2"] {
-                    dev.act(id, |wo, me| {
-                        let v = wo.view().unwrap();
-                        wo.edit_notes(me, &format!("{} [{i}.{round}]", v.notes), 10_000 + round)
-                            .unwrap();
-                    });
-                }
-                dev.sync(server).await.unwrap();
-            }
-            dev
-        });
-    }
-    let devices = futures_util::future::join_all(futures).await;
-    for id in ["WO-N1", "WO-N2"] {
-        let view = server_view(&s2, id).await;
-        let notes = view["notes"].as_str().unwrap();
+tests::on_postgres! {
+    async fn two_server_instances_on_one_postgres_never_lose_each_others_merges(backend) {
+        let s1 = TestServer::start(BIN, &backend).await;
+        let s2 = s1.another_instance().await;
+        company(&s1).await;
+        // Six dispatcher devices, alternating between the two instances, each adding notes to
+        // both north work orders many times, concurrently.
+        let mut handles = Vec::new();
         for i in 0..6 {
-            for round in 0..8 {
-                assert!(
-                    notes.contains(&format!("[{i}.{round}]")),
-                    "{id} lost [{i}.{round}]: {notes}"
+            let server = if i % 2 == 0 { &s1 } else { &s2 };
+            let mut dev = server
+                .device("disp-n", Role::Dispatcher, &format!("pc-{i}"))
+                .await;
+            dev.sync(server).await.unwrap();
+            handles.push(dev);
+        }
+        let mut futures = Vec::new();
+        for (i, mut dev) in handles.into_iter().enumerate() {
+            let server = if i % 2 == 0 { &s1 } else { &s2 };
+            futures.push(async move {
+                for round in 0..8 {
+                    for id in ["WO-N1", "WO-N2"] {
+                        dev.act(id, |wo, me| {
+                            let v = wo.view().unwrap();
+                            wo.edit_notes(me, &format!("{} [{i}.{round}]", v.notes), 10_000 + round)
+                                .unwrap();
+                        });
+                    }
+                    dev.sync(server).await.unwrap();
+                }
+                dev
+            });
+        }
+        let devices = futures_util::future::join_all(futures).await;
+        for id in ["WO-N1", "WO-N2"] {
+            let view = server_view(&s2, id).await;
+            let notes = view["notes"].as_str().unwrap();
+            for i in 0..6 {
+                for round in 0..8 {
+                    assert!(
+                        notes.contains(&format!("[{i}.{round}]")),
+                        "{id} lost [{i}.{round}]: {notes}"
+                    );
+                }
+            }
+            assert_eq!(view["event_count"], 1 + 6 * 8);
+        }
+        // Every device then converges through the other instance (tokens are valid on both).
+        for (i, mut dev) in devices.into_iter().enumerate() {
+            let server = if i % 2 == 0 { &s2 } else { &s1 };
+            dev.sync(server).await.unwrap();
+            for id in ["WO-N1", "WO-N2"] {
+                assert_eq!(
+                    dev.view(id).notes,
+                    server_view(&s1, id).await["notes"],
+                    "pc-{i} converged on {id}"
                 );
             }
-        }
-        assert_eq!(view["event_count"], 1 + 6 * 8);
-    }
-    // Every device then converges through the other instance (tokens are valid on both).
-    for (i, mut dev) in devices.into_iter().enumerate() {
-        let server = if i % 2 == 0 { &s2 } else { &s1 };
-        dev.sync(server).await.unwrap();
-        for id in ["WO-N1", "WO-N2"] {
-            assert_eq!(
-                dev.view(id).notes,
-                server_view(&s1, id).await["notes"],
-                "pc-{i} converged on {id}"
-            );
         }
     }
 }
 
-#[tokio::test]
-async fn many_devices_syncing_at_once_all_succeed() {
-    for backend in backends() {
+tests::on_each_backend! {
+    async fn many_devices_syncing_at_once_all_succeed(backend) {
         let s = TestServer::start(BIN, &backend).await;
         company(&s).await;
         let admin = s.admin_token().await;

@@ -34,6 +34,10 @@ pub struct TestServer {
     pg_admin: Option<(String, String)>,
     owns_dir: bool,
     env: Vec<(String, String)>,
+    /// Extra command-line arguments.
+    args: Vec<String>,
+    /// Where stderr goes when a test reads the logs; `None`: the test's own stderr.
+    log_file: Option<PathBuf>,
     pub http: reqwest::Client,
 }
 
@@ -51,6 +55,36 @@ impl TestServer {
 
     /// Starts a server with extra `FIELDSYNC_*` environment variables.
     pub async fn start_with_env(bin: &str, backend: &Backend, env: &[(&str, &str)]) -> TestServer {
+        Self::start_with(bin, backend, env, &[], false).await
+    }
+
+    /// Starts a server with extra environment variables and command-line arguments, its stderr
+    /// kept in a file that [`TestServer::logs`] reads.
+    pub async fn start_keeping_logs(
+        bin: &str,
+        backend: &Backend,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> TestServer {
+        Self::start_with(bin, backend, env, args, true).await
+    }
+
+    /// What the server wrote to stderr so far (started by [`TestServer::start_keeping_logs`]).
+    pub fn logs(&self) -> String {
+        let path = self
+            .log_file
+            .as_ref()
+            .expect("the server was started with start_keeping_logs");
+        std::fs::read_to_string(path).unwrap()
+    }
+
+    async fn start_with(
+        bin: &str,
+        backend: &Backend,
+        env: &[(&str, &str)],
+        args: &[&str],
+        keep_logs: bool,
+    ) -> TestServer {
         let dir = scratch_dir();
         let (database_url, pg_admin) = match backend {
             Backend::Sqlite => (
@@ -76,6 +110,7 @@ impl TestServer {
                 (url, Some((base.clone(), name)))
             }
         };
+        let log_file = keep_logs.then(|| dir.join("stderr.log"));
         let mut s = TestServer {
             bin: PathBuf::from(bin),
             child: None,
@@ -88,6 +123,8 @@ impl TestServer {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
+            log_file,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(60))
                 .build()
@@ -108,6 +145,8 @@ impl TestServer {
             pg_admin: None,
             owns_dir: false,
             env: self.env.clone(),
+            args: self.args.clone(),
+            log_file: self.log_file.clone(),
             http: self.http.clone(),
         };
         s.spawn().await;
@@ -125,8 +164,19 @@ impl TestServer {
             .env("FIELDSYNC_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("RUST_LOG", "warn")
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .args(&self.args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(match &self.log_file {
+                // Appending: a restarted instance adds to the same log.
+                Some(path) => Stdio::from(
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(path)
+                        .unwrap(),
+                ),
+                None => Stdio::inherit(),
+            })
             .spawn()
             .expect("start field-server");
         let stdout = child.stdout.take().unwrap();
