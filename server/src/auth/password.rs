@@ -6,8 +6,9 @@
 //!
 //! # Cost and threads
 //! [`hash_password`], [`verify_password`] and [`verify_against_dummy`] each take about 19 MiB of
-//! memory and tens of milliseconds of CPU on purpose. They block: async callers must run them
-//! in `tokio::task::spawn_blocking`, never on an executor thread.
+//! memory and tens of milliseconds of CPU on purpose. They block: request handlers run them
+//! through `super::hash_limit::HashLimiter::run` (the blocking pool, at most one per core at
+//! once), never on an executor thread.
 //!
 //! # Login timing
 //! A login handler must spend the same time whether or not the account exists, or response

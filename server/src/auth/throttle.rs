@@ -88,8 +88,7 @@ impl Scope {
 /// An attempt refused by the throttle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Throttled {
-    /// The limit that refused (the address when both do: its wait is the one to report
-    /// only if longer, see [`check`]).
+    /// The limit that refused; when both did, the one whose window ends later.
     pub scope: Scope,
     /// Whole seconds until the longest of the exceeded windows ends (at least 1).
     pub retry_after_secs: u64,
