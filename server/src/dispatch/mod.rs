@@ -15,6 +15,8 @@
 //! or the reason it was excluded, and gives the same choice as [`assign_batch`] would.
 
 pub mod api;
+pub mod batch;
+pub mod chunk;
 pub mod service;
 
 use std::cmp::Ordering;

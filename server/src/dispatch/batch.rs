@@ -1,0 +1,333 @@
+//! Recording a planned batch in short write transactions ("chunks").
+//!
+//! `POST /v1/dispatch/auto` plans every waiting job at once without any lock
+//! ([`super::explain_batch`]: tens of milliseconds for 10,000 jobs), then records the plan
+//! here. Recording costs about a millisecond per assignment (load the document, append the
+//! event, change log, projections, `dispatch_log`), so one transaction for 10,000 jobs held
+//! SQLite's write lock for ~12 s and every technician's sync waited behind it. A chunk instead
+//! ends once it has run [`CHUNK_BUDGET`] or recorded [`CHUNK_MAX_DECISIONS`], commits, and
+//! lets waiting writers in before the next one.
+//!
+//! Each decision stays atomic with its document: the event, the change log, the projections
+//! and the `dispatch_log` row commit together, in the decision's chunk. Each chunk takes the
+//! locks in the usual order (the dispatch lock, then its documents in id order), re-reads the
+//! loads and the jobs, and re-checks every planned decision ([`super::chunk`]): whatever
+//! happened between chunks (an intake, a decline or completion in a sync, an admin's change,
+//! another instance's batch), no technician is given more than their free slots.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use sqlx::{AnyConnection, Row};
+use sync_core::workorder::Status;
+
+use super::api::{BatchDecision, BatchReport};
+use super::chunk::{Checked, Recheck};
+use super::service::{self, Decision};
+use super::{Explanation, Job};
+use crate::db::projection::Ctx;
+use crate::db::{Backend, Db};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::workorders::locked::{Locked, SYSTEM_USER};
+
+/// A chunk stops taking decisions once it has held the write lock this long. The target is
+/// that no chunk holds it for more than ~250 ms; the check runs after each decision, so the
+/// hold is this plus one decision (~1 ms, tens when a document is compacted) plus the commit
+/// (an fsync), which leaves ~100 ms of margin. Counting time rather than decisions keeps the
+/// bound on a slow or busy machine.
+pub const CHUNK_BUDGET: Duration = Duration::from_millis(150);
+
+/// A chunk records at most this many decisions even on a fast machine: its documents are
+/// locked up front (in id order), so this bounds the locked set and the re-read of the jobs.
+/// At ~0.5 ms a decision it is reached at about the same time as [`CHUNK_BUDGET`].
+pub const CHUNK_MAX_DECISIONS: usize = 256;
+
+/// Overrides [`CHUNK_MAX_DECISIONS`] (a whole number ≥ 1): tests force several chunks with a
+/// small batch; an operator can make chunks shorter still.
+pub const CHUNK_ENV: &str = "FIELDSYNC_DISPATCH_CHUNK_DECISIONS";
+
+/// The longest pause between two chunks on SQLite. A writer waiting for SQLite's write lock
+/// sleeps in its busy handler and retries at most every 100 ms; pausing up to that long while
+/// other connections are in use lets each of them retry once with the lock free.
+const SQLITE_YIELD_MAX: Duration = Duration::from_millis(100);
+
+/// Seconds each chunk held the write transaction.
+pub const CHUNK_SECONDS: &str = "fieldsync_dispatch_chunk_seconds";
+
+/// When a chunk ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkBounds {
+    pub budget: Duration,
+    pub max_decisions: usize,
+}
+
+impl Default for ChunkBounds {
+    fn default() -> Self {
+        ChunkBounds {
+            budget: CHUNK_BUDGET,
+            max_decisions: CHUNK_MAX_DECISIONS,
+        }
+    }
+}
+
+impl ChunkBounds {
+    /// The defaults, with [`CHUNK_ENV`] applied when set.
+    pub fn from_env() -> anyhow::Result<ChunkBounds> {
+        Self::with_max(std::env::var(CHUNK_ENV).ok().as_deref())
+    }
+
+    fn with_max(value: Option<&str>) -> anyhow::Result<ChunkBounds> {
+        let mut b = ChunkBounds::default();
+        if let Some(v) = value {
+            b.max_decisions = v
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| {
+                    anyhow::anyhow!("{CHUNK_ENV} must be a whole number of at least 1, not {v:?}")
+                })?;
+        }
+        Ok(b)
+    }
+}
+
+/// What the chunks did, for the log and the benchmark.
+#[derive(Debug, Default)]
+struct Progress {
+    chunks: usize,
+    longest: Duration,
+    redecided: usize,
+    gone: usize,
+}
+
+/// Records `plan` (decisions for `jobs`, in serving order) chunk by chunk and reports what
+/// was decided. A failing chunk stops the batch: earlier chunks stay committed, and the jobs
+/// after it still wait for dispatch (a new run takes them).
+pub async fn record(
+    state: &AppState,
+    jobs: Vec<Job>,
+    plan: Vec<Explanation>,
+    bounds: ChunkBounds,
+) -> Result<BatchReport, ApiError> {
+    let mut report = BatchReport {
+        considered: jobs.len(),
+        assigned: 0,
+        waiting: 0,
+        escalated: 0,
+        decisions: Vec::with_capacity(plan.len()),
+    };
+    let jobs: HashMap<String, Job> = jobs.into_iter().map(|j| (j.id.clone(), j)).collect();
+    let mut queue: VecDeque<Explanation> = plan.into();
+    let mut progress = Progress::default();
+    while !queue.is_empty() {
+        if let Err(e) = chunk(state, &jobs, &mut queue, bounds, &mut report, &mut progress).await {
+            tracing::error!(
+                recorded = report.decisions.len(),
+                left = queue.len(),
+                "auto-dispatch stopped by a failing chunk; the rest still waits"
+            );
+            return Err(e);
+        }
+        if !queue.is_empty() {
+            yield_to_writers(&state.db).await;
+        }
+    }
+    tracing::info!(
+        chunks = progress.chunks,
+        longest_chunk_ms = progress.longest.as_secs_f64() * 1e3,
+        redecided = progress.redecided,
+        no_longer_waiting = progress.gone,
+        "auto-dispatch recorded"
+    );
+    Ok(report)
+}
+
+/// One chunk: the first decisions of `queue`, in one short transaction.
+async fn chunk(
+    state: &AppState,
+    jobs: &HashMap<String, Job>,
+    queue: &mut VecDeque<Explanation>,
+    bounds: ChunkBounds,
+    report: &mut BatchReport,
+    progress: &mut Progress,
+) -> Result<(), ApiError> {
+    let ids: Vec<String> = queue
+        .iter()
+        .take(bounds.max_decisions)
+        .map(|e| e.job.clone())
+        .collect();
+    let mut tx = state.db.begin_write().await?;
+    let started = Instant::now();
+    let now = state.clock.now(&mut tx).await?;
+    // Lock order, as everywhere: the dispatch lock, then the documents in id order. The reads
+    // come after the locks, so they see every writer that committed before this chunk.
+    service::lock(&mut tx).await?;
+    crate::db::docs::lock_rows(&mut tx, &ids)
+        .await
+        .map_err(ApiError::Internal)?;
+    let mut recheck = Recheck::new(service::technicians(&mut tx, None).await?);
+    let waiting = still_waiting(&mut tx, &ids).await?;
+    let ctx = state.ctx(now);
+    for _ in 0..ids.len() {
+        let Some(planned) = queue.pop_front() else {
+            break;
+        };
+        let current = waiting.get(&planned.job).and_then(|refused| {
+            jobs.get(&planned.job).map(|j| Job {
+                refused: refused.clone(),
+                ..j.clone()
+            })
+        });
+        let e = match recheck.check(planned, current.as_ref()) {
+            Checked::Gone => None,
+            Checked::Planned(e) => Some(e),
+            Checked::Redecided(e) => {
+                progress.redecided += 1;
+                Some(e)
+            }
+        };
+        match e {
+            Some(e) => match record_one(&mut tx, e, state, &ctx).await? {
+                Some(d) => count(report, d),
+                None => progress.gone += 1,
+            },
+            None => progress.gone += 1,
+        }
+        if started.elapsed() >= bounds.budget {
+            break;
+        }
+    }
+    tx.commit().await?;
+    let held = started.elapsed();
+    metrics::histogram!(CHUNK_SECONDS).record(held.as_secs_f64());
+    progress.chunks += 1;
+    progress.longest = progress.longest.max(held);
+    tracing::debug!(
+        chunk = progress.chunks,
+        held_ms = held.as_secs_f64() * 1e3,
+        recorded = report.decisions.len(),
+        left = queue.len(),
+        "auto-dispatch chunk committed"
+    );
+    Ok(())
+}
+
+fn count(report: &mut BatchReport, d: Decision) {
+    match (&d.technician, d.escalated) {
+        (Some(_), _) => report.assigned += 1,
+        (None, true) => report.escalated += 1,
+        (None, false) => report.waiting += 1,
+    }
+    report.decisions.push(BatchDecision {
+        work_order: d.work_order,
+        technician: d.technician,
+        escalated: d.escalated,
+    });
+}
+
+/// Of `ids`, the work orders still waiting for dispatch, with who refused each so far.
+async fn still_waiting(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> sqlx::Result<HashMap<String, Vec<String>>> {
+    let mut out = HashMap::with_capacity(ids.len());
+    for part in ids.chunks(500) {
+        let sql = format!(
+            "SELECT id, refused_by FROM work_orders WHERE status = 'pending_dispatch' AND id IN ({})",
+            crate::db::projection::placeholders(1, part.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in part {
+            q = q.bind(id);
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            let refused: String = row.try_get("refused_by")?;
+            out.insert(
+                row.try_get("id")?,
+                serde_json::from_str(&refused).unwrap_or_default(),
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Records one checked decision with its document. `None` when the document is no longer
+/// waiting for dispatch after all.
+async fn record_one(
+    tx: &mut AnyConnection,
+    e: Explanation,
+    state: &AppState,
+    ctx: &Ctx<'_>,
+) -> Result<Option<Decision>, ApiError> {
+    let decision = if e.chosen.is_none() && !e.escalate {
+        // Nothing to record in the document; the explanation says why it waits.
+        Decision {
+            work_order: e.job.clone(),
+            technician: None,
+            escalated: false,
+            cause: "batch".into(),
+            explanation: e,
+        }
+    } else {
+        let Some(mut doc) = Locked::load(tx, &e.job, &state.instance_id).await? else {
+            return Ok(None);
+        };
+        if doc.view()?.status != Status::PendingDispatch {
+            return Ok(None);
+        }
+        let history = doc
+            .wo
+            .history()
+            .map_err(|x| ApiError::Internal(anyhow::anyhow!("{x}")))?;
+        let d =
+            service::record(tx, &mut doc, &history, e, "batch", &state.instance_id, ctx).await?;
+        doc.save(tx, SYSTEM_USER, &state.instance_id, ctx).await?;
+        d
+    };
+    service::log(tx, &decision, ctx.now).await?;
+    Ok(Some(decision))
+}
+
+/// Between two chunks on SQLite, waits while other connections of the pool are in use (a
+/// sync waiting for the write lock holds one), up to [`SQLITE_YIELD_MAX`]; nobody else
+/// working means no pause. PostgreSQL locks rows, not the database: the chunk's own locks are
+/// all another writer can wait for, and they are released at the commit.
+async fn yield_to_writers(db: &Db) {
+    match db.backend {
+        Backend::Postgres => tokio::task::yield_now().await,
+        Backend::Sqlite => {
+            let start = Instant::now();
+            loop {
+                // Also lets our own connection go back to the pool before it is counted.
+                tokio::time::sleep(Duration::from_millis(2)).await;
+                let in_use = (db.pool.size() as usize).saturating_sub(db.pool.num_idle());
+                if in_use == 0 || start.elapsed() >= SQLITE_YIELD_MAX {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_bounds_default_to_the_named_constants_and_take_a_positive_override() {
+        assert_eq!(
+            ChunkBounds::with_max(None).unwrap(),
+            ChunkBounds {
+                budget: CHUNK_BUDGET,
+                max_decisions: CHUNK_MAX_DECISIONS
+            }
+        );
+        assert_eq!(ChunkBounds::with_max(Some("3")).unwrap().max_decisions, 3);
+        for bad in ["0", "-1", "many", ""] {
+            let e = ChunkBounds::with_max(Some(bad)).unwrap_err().to_string();
+            assert!(e.contains(CHUNK_ENV), "{e}");
+        }
+    }
+}
