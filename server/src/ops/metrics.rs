@@ -35,6 +35,8 @@ pub const SYNC_DB: &str = "fieldsync_sync_db_seconds";
 pub const SYNC_CHANGES: &str = "fieldsync_sync_changes";
 /// Documents named by one answered sync.
 pub const SYNC_DOCUMENTS: &str = "fieldsync_sync_documents";
+/// Document writes redone after a concurrent write (counted by `sync/`).
+pub const SYNC_WRITE_RETRIES: &str = "fieldsync_sync_write_retries_total";
 /// Blobs stored (a photo or signature seen for the first time).
 pub const BLOBS_STORED: &str = "fieldsync_blobs_stored_total";
 
@@ -63,18 +65,11 @@ struct Exporter {
     process: metrics_process::Collector,
 }
 
-/// What `AppState.metrics` holds: the exporter, plus shims for the handlers that still bump
-/// counters through `state.metrics.<field>.fetch_add(…)`.
+/// What `AppState.metrics` holds: the exporter, plus a shim for `blobs/mod.rs`, which still
+/// bumps its counter through `state.metrics.blobs_stored.fetch_add(…)`.
 pub struct Metrics {
     exporter: &'static Exporter,
-    /// Shim: the sync handler's old counter; remove once it calls [`record_sync`].
-    pub syncs: ShimCounter,
-    /// Shim: the sync handler's old counter; remove once it calls [`record_sync`].
-    pub changes_merged: ShimCounter,
-    /// Shim: the sync handler's old total time (µs), observed into [`SYNC_DURATION`];
-    /// remove once it calls [`record_sync`].
-    pub sync_micros: ShimMicros,
-    /// Shim: `blobs/mod.rs` still bumps this; the same counter as [`blob_stored`].
+    /// Shim: the same counter as [`blob_stored`]; remove once `blobs/mod.rs` calls that.
     pub blobs_stored: ShimCounter,
 }
 
@@ -87,9 +82,6 @@ impl Metrics {
             .map_err(|e| anyhow::anyhow!("metrics: {e}"))?;
         Ok(Metrics {
             exporter,
-            syncs: ShimCounter(SYNCS),
-            changes_merged: ShimCounter(CHANGES_MERGED),
-            sync_micros: ShimMicros,
             blobs_stored: ShimCounter(BLOBS_STORED),
         })
     }
@@ -110,15 +102,6 @@ pub struct ShimCounter(&'static str);
 impl ShimCounter {
     pub fn fetch_add(&self, n: u64, _: std::sync::atomic::Ordering) {
         counter!(self.0).increment(n);
-    }
-}
-
-/// Forwards the sync handler's microseconds to the sync latency histogram.
-pub struct ShimMicros;
-
-impl ShimMicros {
-    pub fn fetch_add(&self, micros: u64, _: std::sync::atomic::Ordering) {
-        histogram!(SYNC_DURATION).record(micros as f64 / 1e6);
     }
 }
 
@@ -190,6 +173,10 @@ fn describe() {
         SYNC_DOCUMENTS,
         Unit::Count,
         "Documents named by one answered sync."
+    );
+    describe_counter!(
+        SYNC_WRITE_RETRIES,
+        "Document writes of answered syncs redone after a concurrent write changed the document."
     );
     describe_counter!(
         BLOBS_STORED,
