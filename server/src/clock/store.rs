@@ -308,13 +308,17 @@ async fn resolve_open(
 /// Opens and resolves the escalations that follow from the work order's events: a low
 /// follow-up score (with the CS-LOWSCORE clock), an urgent complaint (to the manager at
 /// once), and resolves urgent ones once someone is assigned or the order is cancelled.
+/// `open` are the kinds of escalation open on this work order, when known (the sync pipeline
+/// reads them for all its documents at once): resolving is then skipped when none is open.
 pub async fn sync_escalations(
     conn: &mut AnyConnection,
     view: &View,
     rows: &[ClockRow],
     complaint_dispatch_ms: i64,
     now: i64,
+    open: Option<&[String]>,
 ) -> sqlx::Result<()> {
+    let is_open = |kinds: &[&str]| open.is_none_or(|o| o.iter().any(|k| kinds.contains(&k.as_str())));
     let region = view.intake.region.as_str();
     for row in rows.iter().filter(|r| r.rule == Rule::LowScore) {
         let score = view.follow_up.as_ref().map(|f| f.score).unwrap_or(0);
@@ -372,7 +376,7 @@ pub async fn sync_escalations(
         )
         .await?;
     }
-    if let Some(t) = &view.assignee {
+    if let Some(t) = view.assignee.as_ref().filter(|_| is_open(&[URGENT_UNASSIGNED])) {
         // An urgent complaint stays with the managers until one of them resolves it.
         resolve_open(
             conn,
@@ -384,7 +388,7 @@ pub async fn sync_escalations(
         )
         .await?;
     }
-    if view.cancellation.is_some() {
+    if view.cancellation.is_some() && is_open(&[URGENT_UNASSIGNED, URGENT_COMPLAINT, LOW_SCORE]) {
         resolve_open(
             conn,
             &view.id,
@@ -396,4 +400,26 @@ pub async fn sync_escalations(
         .await?;
     }
     Ok(())
+}
+
+/// The kinds of escalation still open on each of `ids` (work orders with none are absent).
+pub async fn open_escalations(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> sqlx::Result<HashMap<String, Vec<String>>> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "SELECT wo_id, kind FROM escalations WHERE resolved_at IS NULL AND wo_id IN ({})",
+            crate::db::projection::placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query_as::<_, (String, String)>(&sql);
+        for id in chunk {
+            q = q.bind(id);
+        }
+        for (wo, kind) in q.fetch_all(&mut *conn).await? {
+            out.entry(wo).or_default().push(kind);
+        }
+    }
+    Ok(out)
 }

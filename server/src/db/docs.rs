@@ -305,9 +305,10 @@ impl DocWrite {
     }
 }
 
-/// Writes `w` if the document still has the heads it was read with, and takes its row lock
-/// (serializing writers across instances). `false` when another writer got there first:
-/// nothing was written and the caller redoes the merge under the lock.
+/// Updates the document row for `w` if the document still has the heads it was read with,
+/// taking its row lock (serializing writers across instances); compacts when `w` carries a
+/// snapshot. `false` when another writer got there first: nothing was written and the caller
+/// redoes the merge under the lock. The new changes are appended by [`insert_changes`].
 pub async fn write_if_unchanged(
     conn: &mut AnyConnection,
     id: &str,
@@ -353,16 +354,31 @@ pub async fn write_if_unchanged(
             .await?;
         return Ok(true);
     }
-    for chunk in w.changes.chunks(100) {
+    Ok(true)
+}
+
+/// Appends the new changes of several written documents (those not compacted), keyed by hash:
+/// a replay inserts nothing. One statement per 100 changes.
+pub async fn insert_changes(
+    conn: &mut AnyConnection,
+    writes: &[(&str, &DocWrite)],
+    by: &Upload<'_>,
+) -> anyhow::Result<()> {
+    let rows: Vec<(&str, &(String, Vec<u8>))> = writes
+        .iter()
+        .filter(|(_, w)| w.snapshot.is_none())
+        .flat_map(|(id, w)| w.changes.iter().map(move |c| (*id, c)))
+        .collect();
+    for chunk in rows.chunks(100) {
         let sql = format!(
             "INSERT INTO doc_changes (doc_id, hash, change, uploader, device_id, received_at)
              VALUES {} ON CONFLICT (doc_id, hash) DO NOTHING",
             crate::db::projection::rows_sql(chunk.len(), 6)
         );
         let mut q = sqlx::query(&sql);
-        for (hash, bytes) in chunk {
+        for (id, (hash, bytes)) in chunk {
             q = q
-                .bind(id)
+                .bind(*id)
                 .bind(hash)
                 .bind(bytes)
                 .bind(by.user)
@@ -371,5 +387,5 @@ pub async fn write_if_unchanged(
         }
         q.execute(&mut *conn).await?;
     }
-    Ok(true)
+    Ok(())
 }

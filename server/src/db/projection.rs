@@ -83,6 +83,16 @@ pub(crate) fn rows_sql(rows: usize, cols: usize) -> String {
         .join(",")
 }
 
+/// One work order's projection to write, with what its inputs read of the database.
+pub struct ToWrite<'a> {
+    pub p: &'a Projection,
+    /// Its clock rows as stored when the inputs were read (under its lock, or conditional
+    /// on its heads: still current).
+    pub clocks: &'a ClockMap,
+    /// The kinds of escalation open on it, when known (else the resolving updates run).
+    pub open_escalations: Option<&'a [String]>,
+}
+
 /// Writes `p`. `clocks` are the clock rows the database held for this work order when its
 /// inputs were read (under the document's lock, so still current).
 pub async fn write(
@@ -92,81 +102,135 @@ pub async fn write(
     clocks: &ClockMap,
     ctx: &Ctx<'_>,
 ) -> sqlx::Result<()> {
-    let v = &p.view;
+    let one = ToWrite {
+        p,
+        clocks,
+        open_escalations: None,
+    };
+    write_many(conn, &[one], created_at, ctx).await
+}
+
+/// Writes the projections of several work orders, table by table: a handful of statements
+/// for a whole sync request rather than a dozen per work order.
+pub async fn write_many(
+    conn: &mut AnyConnection,
+    items: &[ToWrite<'_>],
+    created_at: i64,
+    ctx: &Ctx<'_>,
+) -> sqlx::Result<()> {
+    if items.is_empty() {
+        return Ok(());
+    }
     let now = ctx.now;
-    let skills = serde_json::to_string(&v.intake.required_skills).unwrap_or_else(|_| "[]".into());
-    let refused = serde_json::to_string(&p.refused_by).unwrap_or_else(|_| "[]".into());
-    sqlx::query(
-        "INSERT INTO work_orders (id, region, status, assignee, priority, service_type, customer_name, open_conflicts, created_at, updated_at,
-           tier, skills, refused_by, appointment_start, appointment_end)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-         ON CONFLICT (id) DO UPDATE SET region = excluded.region, status = excluded.status,
-           assignee = excluded.assignee, priority = excluded.priority, service_type = excluded.service_type,
-           customer_name = excluded.customer_name, open_conflicts = excluded.open_conflicts,
-           updated_at = excluded.updated_at, tier = excluded.tier, skills = excluded.skills,
-           refused_by = excluded.refused_by, appointment_start = excluded.appointment_start,
-           appointment_end = excluded.appointment_end",
-    )
-    .bind(&v.id)
-    .bind(&v.intake.region)
-    .bind(v.status.as_str())
-    .bind(v.assignee.clone())
-    .bind(v.intake.priority.as_str())
-    .bind(v.intake.service_type.as_str())
-    .bind(&v.intake.customer.name)
-    .bind(v.open_conflicts().count() as i64)
-    .bind(created_at)
-    .bind(now)
-    .bind(v.intake.customer.tier.as_str())
-    .bind(skills)
-    .bind(refused)
-    .bind(v.appointment.as_ref().map(|a| a.start))
-    .bind(v.appointment.as_ref().map(|a| a.end))
-    .execute(&mut *conn)
-    .await?;
-    write_children(conn, v).await?;
-    write_times(conn, &v.id, &p.new_times).await?;
-    store::write_clocks(conn, &v.id, &v.intake.region, &p.clocks, clocks, now).await?;
+    // 40 rows of 15 columns: 600 binds, far under either database's limit.
+    for chunk in items.chunks(40) {
+        let sql = format!(
+            "INSERT INTO work_orders (id, region, status, assignee, priority, service_type, customer_name, open_conflicts, created_at, updated_at,
+               tier, skills, refused_by, appointment_start, appointment_end)
+             VALUES {}
+             ON CONFLICT (id) DO UPDATE SET region = excluded.region, status = excluded.status,
+               assignee = excluded.assignee, priority = excluded.priority, service_type = excluded.service_type,
+               customer_name = excluded.customer_name, open_conflicts = excluded.open_conflicts,
+               updated_at = excluded.updated_at, tier = excluded.tier, skills = excluded.skills,
+               refused_by = excluded.refused_by, appointment_start = excluded.appointment_start,
+               appointment_end = excluded.appointment_end",
+            rows_sql(chunk.len(), 15)
+        );
+        let mut q = sqlx::query(&sql);
+        for item in chunk {
+            let (p, v) = (item.p, &item.p.view);
+            q = q
+                .bind(&v.id)
+                .bind(&v.intake.region)
+                .bind(v.status.as_str())
+                .bind(v.assignee.clone())
+                .bind(v.intake.priority.as_str())
+                .bind(v.intake.service_type.as_str())
+                .bind(&v.intake.customer.name)
+                .bind(v.open_conflicts().count() as i64)
+                .bind(created_at)
+                .bind(now)
+                .bind(v.intake.customer.tier.as_str())
+                .bind(
+                    serde_json::to_string(&v.intake.required_skills)
+                        .unwrap_or_else(|_| "[]".into()),
+                )
+                .bind(serde_json::to_string(&p.refused_by).unwrap_or_else(|_| "[]".into()))
+                .bind(v.appointment.as_ref().map(|a| a.start))
+                .bind(v.appointment.as_ref().map(|a| a.end));
+        }
+        q.execute(&mut *conn).await?;
+    }
+    let views: Vec<&View> = items.iter().map(|i| &i.p.view).collect();
+    write_children(conn, &views).await?;
+    let times: Vec<(&str, &EventTime)> = items
+        .iter()
+        .flat_map(|i| i.p.new_times.iter().map(|t| (i.p.view.id.as_str(), t)))
+        .collect();
+    write_times(conn, &times).await?;
     let dispatch_ms =
         i64::try_from(ctx.policy.clock.complaint_dispatch.as_millis()).unwrap_or(i64::MAX);
-    store::sync_escalations(conn, v, &p.clocks, dispatch_ms, now).await?;
-    let f = &p.facts;
-    sqlx::query(
-        "INSERT INTO wo_facts (wo_id, facts, region, created_at, completed_at, followed_up_at)
-         VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (wo_id) DO UPDATE SET facts = excluded.facts, region = excluded.region,
-           created_at = excluded.created_at, completed_at = excluded.completed_at,
-           followed_up_at = excluded.followed_up_at",
-    )
-    .bind(&v.id)
-    .bind(serde_json::to_string(f).unwrap_or_else(|_| "{}".into()))
-    .bind(&f.region)
-    .bind(f.created_at)
-    .bind(f.completed_at)
-    .bind(f.followed_up_at)
-    .execute(&mut *conn)
-    .await?;
+    for item in items {
+        let (p, v) = (item.p, &item.p.view);
+        store::write_clocks(conn, &v.id, &v.intake.region, &p.clocks, item.clocks, now).await?;
+        store::sync_escalations(conn, v, &p.clocks, dispatch_ms, now, item.open_escalations)
+            .await?;
+    }
+    for chunk in items.chunks(100) {
+        let sql = format!(
+            "INSERT INTO wo_facts (wo_id, facts, region, created_at, completed_at, followed_up_at)
+             VALUES {}
+             ON CONFLICT (wo_id) DO UPDATE SET facts = excluded.facts, region = excluded.region,
+               created_at = excluded.created_at, completed_at = excluded.completed_at,
+               followed_up_at = excluded.followed_up_at",
+            rows_sql(chunk.len(), 6)
+        );
+        let mut q = sqlx::query(&sql);
+        for item in chunk {
+            let f = &item.p.facts;
+            q = q
+                .bind(&item.p.view.id)
+                .bind(serde_json::to_string(f).unwrap_or_else(|_| "{}".into()))
+                .bind(&f.region)
+                .bind(f.created_at)
+                .bind(f.completed_at)
+                .bind(f.followed_up_at);
+        }
+        q.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
-/// Part lines, photos, referenced blobs and the score: replaced whole, one statement each.
-async fn write_children(conn: &mut AnyConnection, v: &View) -> sqlx::Result<()> {
-    for table in ["part_lines", "photos", "doc_blobs", "scores"] {
-        sqlx::query(&format!("DELETE FROM {table} WHERE wo_id = $1"))
-            .bind(&v.id)
-            .execute(&mut *conn)
-            .await?;
+/// Part lines, photos, referenced blobs and scores: replaced whole, one statement per table
+/// and chunk.
+async fn write_children(conn: &mut AnyConnection, views: &[&View]) -> sqlx::Result<()> {
+    for chunk in views.chunks(500) {
+        for table in ["part_lines", "photos", "doc_blobs", "scores"] {
+            let sql = format!(
+                "DELETE FROM {table} WHERE wo_id IN ({})",
+                placeholders(1, chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for v in chunk {
+                q = q.bind(&v.id);
+            }
+            q.execute(&mut *conn).await?;
+        }
     }
+    let parts: Vec<(&str, &sync_core::workorder::PartLine)> = views
+        .iter()
+        .flat_map(|v| v.parts.iter().map(|p| (v.id.as_str(), p)))
+        .collect();
     // At most 100 rows per statement: far under either database's bind limit.
-    for chunk in v.parts.chunks(100) {
+    for chunk in parts.chunks(100) {
         let sql = format!(
             "INSERT INTO part_lines (wo_id, line, sku, qty, price_cents, removed, technician) VALUES {}",
             rows_sql(chunk.len(), 7)
         );
         let mut q = sqlx::query(&sql);
-        for p in chunk {
+        for (id, p) in chunk {
             q = q
-                .bind(&v.id)
+                .bind(*id)
                 .bind(&p.line)
                 .bind(&p.sku)
                 .bind(i64::from(p.qty))
@@ -176,15 +240,19 @@ async fn write_children(conn: &mut AnyConnection, v: &View) -> sqlx::Result<()> 
         }
         q.execute(&mut *conn).await?;
     }
-    for chunk in v.photos.chunks(100) {
+    let photos: Vec<(&str, &sync_core::workorder::Photo)> = views
+        .iter()
+        .flat_map(|v| v.photos.iter().map(|p| (v.id.as_str(), p)))
+        .collect();
+    for chunk in photos.chunks(100) {
         let sql = format!(
             "INSERT INTO photos (wo_id, photo, blob, kind, removed) VALUES {}",
             rows_sql(chunk.len(), 5)
         );
         let mut q = sqlx::query(&sql);
-        for p in chunk {
+        for (id, p) in chunk {
             q = q
-                .bind(&v.id)
+                .bind(*id)
                 .bind(&p.photo)
                 .bind(&p.blob)
                 .bind(p.kind.as_str())
@@ -192,28 +260,34 @@ async fn write_children(conn: &mut AnyConnection, v: &View) -> sqlx::Result<()> 
         }
         q.execute(&mut *conn).await?;
     }
-    if let Some(f) = &v.follow_up {
-        sqlx::query("INSERT INTO scores (wo_id, score, comment, called_by, called_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&v.id)
-            .bind(i64::from(f.score))
-            .bind(&f.comment)
-            .bind(&f.by.user)
-            .bind(f.by.at)
-            .execute(&mut *conn)
-            .await?;
+    for v in views {
+        if let Some(f) = &v.follow_up {
+            sqlx::query("INSERT INTO scores (wo_id, score, comment, called_by, called_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(&v.id)
+                .bind(i64::from(f.score))
+                .bind(&f.comment)
+                .bind(&f.by.user)
+                .bind(f.by.at)
+                .execute(&mut *conn)
+                .await?;
+        }
     }
-    let mut blobs: Vec<&str> = v.intake.attachments.iter().map(String::as_str).collect();
-    blobs.extend(v.signature.as_ref().map(|s| s.blob.as_str()));
-    blobs.sort_unstable();
-    blobs.dedup();
-    if !blobs.is_empty() {
+    let mut blobs: Vec<(&str, &str)> = Vec::new();
+    for v in views {
+        let mut mine: Vec<&str> = v.intake.attachments.iter().map(String::as_str).collect();
+        mine.extend(v.signature.as_ref().map(|s| s.blob.as_str()));
+        mine.sort_unstable();
+        mine.dedup();
+        blobs.extend(mine.into_iter().map(|b| (v.id.as_str(), b)));
+    }
+    for chunk in blobs.chunks(100) {
         let sql = format!(
             "INSERT INTO doc_blobs (wo_id, blob) VALUES {} ON CONFLICT DO NOTHING",
-            rows_sql(blobs.len(), 2)
+            rows_sql(chunk.len(), 2)
         );
         let mut q = sqlx::query(&sql);
-        for b in blobs {
-            q = q.bind(&v.id).bind(b);
+        for (id, b) in chunk {
+            q = q.bind(*id).bind(*b);
         }
         q.execute(&mut *conn).await?;
     }
@@ -221,11 +295,7 @@ async fn write_children(conn: &mut AnyConnection, v: &View) -> sqlx::Result<()> 
 }
 
 /// Keeps each event's device time, receipt and field time (once: replays change nothing).
-async fn write_times(
-    conn: &mut AnyConnection,
-    wo_id: &str,
-    times: &[EventTime],
-) -> sqlx::Result<()> {
+async fn write_times(conn: &mut AnyConnection, times: &[(&str, &EventTime)]) -> sqlx::Result<()> {
     for chunk in times.chunks(100) {
         let sql = format!(
             "INSERT INTO event_times (wo_id, event_id, device_id, device_at, received_at, field_at)
@@ -233,9 +303,9 @@ async fn write_times(
             rows_sql(chunk.len(), 6)
         );
         let mut q = sqlx::query(&sql);
-        for t in chunk {
+        for (wo_id, t) in chunk {
             q = q
-                .bind(wo_id)
+                .bind(*wo_id)
                 .bind(&t.event_id)
                 .bind(&t.device)
                 .bind(t.device_at)

@@ -52,6 +52,8 @@ pub struct PendingWrite {
     pub projection: Projection,
     /// Clock rows stored when the inputs were read.
     pub clocks: ClockMap,
+    /// Kinds of escalation open when the inputs were read.
+    pub open_escalations: Option<Vec<String>>,
     /// The offer, to merge again under the lock if another writer got there first.
     pub offer: protocol::DocOffer,
     pub visible: bool,
@@ -89,6 +91,7 @@ pub fn one(input: Input, cx: &Cx) -> DocOutcome {
         mut state,
         times,
         clocks,
+        open_escalations,
     } = input;
     let id = offered.offer.doc_id.clone();
     let mut outcome = DocOutcome {
@@ -168,6 +171,7 @@ pub fn one(input: Input, cx: &Cx) -> DocOutcome {
             doc: DocWrite::of(&doc, &r.heads_before, &offered.row),
             projection: p,
             clocks,
+            open_escalations: Some(open_escalations),
             offer: offered.offer,
             visible: offered.visible,
         }));

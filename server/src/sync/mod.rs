@@ -4,6 +4,7 @@
 //! | step | where | what |
 //! | --- | --- | --- |
 //! | decode | `sync_core::protocol::decode_request` | bytes to a request, under limits |
+//! | queue | [`MAX_CONCURRENT_MERGES`] permits | at most a few requests hold documents at once |
 //! | triage by scope | [`read::plan`] | what the device may see; the heads pre-filter |
 //! | load | [`read::load`] | documents (hot ones from [`cache`]), sync states, field times, clocks |
 //! | merge | [`merge::run`], on a blocking thread | apply, check the upload, fold once, project |
@@ -23,7 +24,7 @@ mod merge;
 mod persist;
 mod read;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_web::{web, HttpResponse};
 use sync_core::protocol::{self, DocReply, Limits, SyncResponse};
@@ -86,26 +87,29 @@ async fn sync_handler(
     user: AuthUser,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let started = Instant::now();
+    let mut steps = Steps::start();
     let device = user.device()?.to_owned();
     let request = protocol::decode_request(&body, &limits())
         .map_err(|e| ApiError::bad("bad_sync_body", e.to_string()))?;
     drop(body);
     let docs = request.docs.len() as u64;
+    steps.done("decode");
+    // Bounds the documents in memory: waiting requests hold only their decoded body.
     let _permit = state
         .sync_permits
         .acquire()
         .await
         .map_err(|e| ApiError::Internal(e.into()))?;
+    steps.done("queue");
 
-    let db_started = Instant::now();
     let mut conn = state.db.pool.acquire().await?;
     let now = state.clock.now(&mut conn).await?;
     let previous_contact = crate::clock::store::previous_contact(&mut conn, &device).await?;
     let mut plan = read::plan(&mut conn, &user, &device, request).await?;
+    steps.done("triage");
     let loaded = read::load(&mut conn, &state.docs, &device, &mut plan).await?;
     drop(conn);
-    let mut db_time = db_started.elapsed();
+    steps.done("load");
 
     let cx = merge::Cx {
         user: user.id.clone(),
@@ -121,10 +125,10 @@ async fn sync_handler(
     })
     .await
     .map_err(|e| ApiError::Internal(anyhow::anyhow!("the merge step failed: {e}")))?;
+    steps.done("merge");
 
-    let persist_started = Instant::now();
     let committed = persist::commit(&state, &cx, &mut outcomes, &plan.forget).await?;
-    db_time += persist_started.elapsed();
+    steps.done("persist");
 
     let mut replies: Vec<DocReply> = plan.replies;
     replies.extend(loaded.removed);
@@ -150,9 +154,10 @@ async fn sync_handler(
         .count() as u64;
     let body = protocol::encode_response(&SyncResponse { docs: replies })
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("encoding the sync response: {e}")))?;
+    steps.done("reply");
     record_sync(&SyncObservation {
-        total: started.elapsed(),
-        db: db_time,
+        total: steps.total(),
+        db: steps.of(&["triage", "load", "persist"]),
         changes: committed.changes as u64,
         docs,
         rejected,
@@ -163,4 +168,42 @@ async fn sync_handler(
     Ok(HttpResponse::Ok()
         .content_type("application/octet-stream")
         .body(body))
+}
+
+/// The time each step of one request took, recorded as `fieldsync_sync_step_seconds{step}`.
+struct Steps {
+    started: Instant,
+    last: Instant,
+    took: Vec<(&'static str, Duration)>,
+}
+
+impl Steps {
+    fn start() -> Self {
+        let now = Instant::now();
+        Steps {
+            started: now,
+            last: now,
+            took: Vec::with_capacity(8),
+        }
+    }
+
+    fn done(&mut self, step: &'static str) {
+        let now = Instant::now();
+        let d = now - self.last;
+        self.last = now;
+        self.took.push((step, d));
+        metrics::histogram!("fieldsync_sync_step_seconds", "step" => step).record(d.as_secs_f64());
+    }
+
+    fn of(&self, steps: &[&str]) -> Duration {
+        self.took
+            .iter()
+            .filter(|(s, _)| steps.contains(s))
+            .map(|(_, d)| *d)
+            .sum()
+    }
+
+    fn total(&self) -> Duration {
+        self.started.elapsed()
+    }
 }

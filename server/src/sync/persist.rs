@@ -11,7 +11,8 @@ use super::merge::{self, Cx, DocOutcome, StateAction};
 use super::read::{Input, Offered};
 use crate::clock::store::{self as clock_store, Arrival as Contact};
 use crate::db::docs::{self, StoredRow, Upload};
-use crate::db::{self, projection::Ctx};
+use crate::db::projection::{Ctx, ToWrite};
+use crate::db::{self};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -32,6 +33,8 @@ pub async fn commit(
     forget: &[String],
 ) -> Result<Committed, ApiError> {
     let mut tx = state.db.begin_write().await?;
+    // How long this request holds the write lock (SQLite) or its rows (PostgreSQL).
+    let locked = std::time::Instant::now();
     let ctx = Ctx {
         policy: &cx.policy,
         now: cx.now,
@@ -66,10 +69,30 @@ pub async fn commit(
                 )));
             }
         }
-        let Some(w) = o.write.as_ref() else { continue };
-        done.changes += w.doc.changes.len();
-        db::projection::write(&mut tx, &w.projection, cx.now, &w.clocks, &ctx).await?;
     }
+    let written: Vec<(&str, &docs::DocWrite)> = outcomes
+        .iter()
+        .filter_map(|o| o.write.as_ref().map(|w| (o.id.as_str(), &w.doc)))
+        .collect();
+    docs::insert_changes(&mut tx, &written, &by)
+        .await
+        .map_err(ApiError::Internal)?;
+    let projections: Vec<ToWrite<'_>> = outcomes
+        .iter()
+        .filter_map(|o| o.write.as_deref())
+        .map(|w| ToWrite {
+            p: &w.projection,
+            clocks: &w.clocks,
+            open_escalations: w.open_escalations.as_deref(),
+        })
+        .collect();
+    done.changes = outcomes
+        .iter()
+        .filter_map(|o| o.write.as_ref())
+        .map(|w| w.doc.changes.len())
+        .sum();
+    db::projection::write_many(&mut tx, &projections, cx.now, &ctx).await?;
+    drop(projections);
     let mut put = Vec::new();
     let mut gone: Vec<String> = forget.to_vec();
     for o in outcomes.iter_mut() {
@@ -97,7 +120,12 @@ pub async fn commit(
         };
         clock_store::touch_device(&mut tx, &contact, offset, tolerance).await?;
     }
+    let before_commit = locked.elapsed();
     tx.commit().await?;
+    metrics::histogram!("fieldsync_sync_write_seconds", "part" => "statements")
+        .record(before_commit.as_secs_f64());
+    metrics::histogram!("fieldsync_sync_write_seconds", "part" => "commit")
+        .record((locked.elapsed() - before_commit).as_secs_f64());
     Ok(done)
 }
 
@@ -142,6 +170,10 @@ async fn merge_locked(
             .remove(&id)
             .unwrap_or_default(),
         clocks: clock_store::stored_clocks(conn, &ids)
+            .await?
+            .remove(&id)
+            .unwrap_or_default(),
+        open_escalations: clock_store::open_escalations(conn, &ids)
             .await?
             .remove(&id)
             .unwrap_or_default(),

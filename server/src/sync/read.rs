@@ -131,6 +131,8 @@ pub struct Input {
     pub times: HashMap<String, i64>,
     /// Its stored clock rows.
     pub clocks: ClockMap,
+    /// The kinds of escalation open on it.
+    pub open_escalations: Vec<String>,
 }
 
 /// A document to send whole to a device that did not offer it.
@@ -191,6 +193,7 @@ pub async fn load(
         .collect();
     let mut times = db::projection::event_times(conn, &changing).await?;
     let mut clocks = clock_store::stored_clocks(conn, &changing).await?;
+    let mut escalations = clock_store::open_escalations(conn, &changing).await?;
 
     let mut inputs = Vec::with_capacity(work.len());
     for offered in work {
@@ -204,6 +207,7 @@ pub async fn load(
             state: states.remove(&id).unwrap_or_default(),
             times: times.remove(&id).unwrap_or_default(),
             clocks: clocks.remove(&id).unwrap_or_default(),
+            open_escalations: escalations.remove(&id).unwrap_or_default(),
             offered,
             doc,
             weight,
