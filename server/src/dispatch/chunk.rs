@@ -46,7 +46,11 @@ impl Recheck {
         for (i, t) in technicians.iter().enumerate() {
             index.insert(t.id.clone(), i);
             for r in &t.regions {
-                by_region.entry(r.clone()).or_default().push(i);
+                let pool = by_region.entry(r.clone()).or_default();
+                // A region named twice still makes one candidate.
+                if pool.last() != Some(&i) {
+                    pool.push(i);
+                }
             }
         }
         Recheck {

@@ -230,7 +230,11 @@ pub fn explain_batch(jobs: &[Job], technicians: &mut [Technician]) -> Vec<Explan
     let mut by_region: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, t) in technicians.iter().enumerate() {
         for r in &t.regions {
-            by_region.entry(r.clone()).or_default().push(i);
+            let pool = by_region.entry(r.clone()).or_default();
+            // A region named twice still makes one candidate.
+            if pool.last() != Some(&i) {
+                pool.push(i);
+            }
         }
     }
     let index: HashMap<String, usize> = technicians

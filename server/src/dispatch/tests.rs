@@ -263,6 +263,77 @@ mod properties {
                 prop_assert!(t.open <= t.capacity, "{} holds {} of {}", t.id, t.open, t.capacity);
             }
         }
+
+        #[test]
+        fn chunks_rechecked_against_changing_loads_never_give_more_than_the_free_slots(
+            techs in prop::collection::vec(arb_tech(), 0..12),
+            jobs in prop::collection::vec(arb_job(), 0..40),
+            size in 1..8usize,
+            // Per chunk and technician: a new open count outside the batch (None: unchanged).
+            changes in prop::collection::vec(prop::collection::vec(prop::option::of(0..6u32), 12), 8),
+        ) {
+            use super::super::chunk::{Checked, Recheck};
+            let techs: Vec<Technician> = techs
+                .into_iter()
+                .enumerate()
+                .map(|(i, t)| Technician { id: format!("t{i:02}"), ..t })
+                .collect();
+            let jobs: Vec<Job> = jobs
+                .into_iter()
+                .enumerate()
+                .map(|(i, j)| Job { id: format!("j{i:02}"), ..j })
+                .collect();
+            let plan = explain_batch(&jobs, &mut techs.clone());
+            // Unchanged loads: every planned decision stands, in order.
+            let mut r = Recheck::new(techs.clone());
+            for e in &plan {
+                let job = jobs.iter().find(|j| j.id == e.job).unwrap();
+                prop_assert_eq!(r.check(e.clone(), Some(job)), Checked::Planned(e.clone()));
+            }
+            // Loads changed from outside before each chunk.
+            let mut stored = techs.clone();
+            let mut outcomes = 0;
+            for (n, chunk) in plan.chunks(size).enumerate() {
+                if let Some(row) = changes.get(n) {
+                    for (t, c) in stored.iter_mut().zip(row) {
+                        if let Some(open) = c {
+                            t.open = *open;
+                        }
+                    }
+                }
+                let before = stored.clone();
+                let mut r = Recheck::new(stored.clone());
+                for e in chunk {
+                    let job = jobs.iter().find(|j| j.id == e.job).unwrap();
+                    let c = r.check(e.clone(), Some(job));
+                    let decided = match &c {
+                        Checked::Planned(d) | Checked::Redecided(d) => d,
+                        Checked::Gone => return Err(TestCaseError::fail("a waiting job is never gone")),
+                    };
+                    prop_assert_eq!(&decided.job, &e.job);
+                    if let Checked::Redecided(d) = &c {
+                        // Decided again: what explain() says with the loads as they were
+                        // just before this decision.
+                        let mut then = r.technicians().to_vec();
+                        if let Some(t) = then.iter_mut().find(|t| d.chosen.as_ref() == Some(&t.id)) {
+                            t.open -= 1;
+                        }
+                        let pool = then.iter().filter(|t| t.regions.contains(&job.region));
+                        prop_assert_eq!(&explain(job, pool), d);
+                    }
+                    outcomes += 1;
+                }
+                stored = r.technicians().to_vec();
+                for (b, a) in before.iter().zip(&stored) {
+                    let given = a.open - b.open;
+                    prop_assert!(
+                        given <= b.capacity.saturating_sub(b.open),
+                        "{} had {} of {} free and was given {}", b.id, b.capacity.saturating_sub(b.open), b.capacity, given
+                    );
+                }
+            }
+            prop_assert_eq!(outcomes, plan.len());
+        }
     }
 }
 
