@@ -163,12 +163,24 @@ tests::on_each_backend! {
         assert!(text.contains("# TYPE fieldsync_http_request_duration_seconds histogram\n"));
         assert!(text.contains("# HELP fieldsync_http_requests_total "), "{text}");
 
-        // Sync: the counters and the latency histogram. (The per-sync database time,
-        // changes and documents histograms appear once the sync handler reports them
-        // through `ops::metrics::record_sync`.)
-        assert!(value(&m, "fieldsync_syncs_total", &[]) >= 2.0);
+        // Sync: counters, latency and database time, changes and documents per sync.
+        let syncs = value(&m, "fieldsync_syncs_total", &[]);
+        assert!(syncs >= 2.0, "{syncs}");
         assert!(value(&m, "fieldsync_changes_merged_total", &[]) >= 1.0);
-        assert_histogram(&m, "fieldsync_sync_duration_seconds", &[], 2.0);
+        assert_eq!(value(&m, "fieldsync_sync_documents_rejected_total", &[]), 0.0);
+        assert_histogram(&m, "fieldsync_sync_duration_seconds", &[], syncs);
+        assert_histogram(&m, "fieldsync_sync_db_seconds", &[], syncs);
+        assert!(
+            value(&m, "fieldsync_sync_db_seconds_sum", &[])
+                <= value(&m, "fieldsync_sync_duration_seconds_sum", &[]),
+            "database time is part of the sync's time"
+        );
+        for name in ["fieldsync_sync_changes", "fieldsync_sync_documents"] {
+            let b = buckets(&m, name, &[]);
+            assert_eq!(b[0].0, 0.0, "{name}: 0 is its own bucket");
+            assert_eq!(b.last().unwrap(), &(f64::INFINITY, syncs), "{name}");
+            assert!(value(&m, &format!("{name}_sum"), &[]) >= 1.0, "{name}");
+        }
 
         // The process, refreshed by this scrape.
         let rss = value(&m, "process_resident_memory_bytes", &[]);
