@@ -505,3 +505,201 @@ tests::on_postgres! {
         assert_eq!(accept, ids.len(), "one CS-ACCEPT breach per job");
     }
 }
+
+/// Open jobs per technician, as the server's work-order list shows them.
+async fn loads(s: &TestServer, token: &str) -> std::collections::BTreeMap<String, usize> {
+    let all: Vec<Value> = s.get(token, "/v1/workorders").await.json().await.unwrap();
+    let mut out = std::collections::BTreeMap::new();
+    for w in all {
+        if let (Some(t), "assigned") = (w["assignee"].as_str(), w["status"].as_str().unwrap()) {
+            *out.entry(t.to_owned()).or_default() += 1;
+        }
+    }
+    out
+}
+
+/// How many chunks the server has recorded batches in (`fieldsync_dispatch_chunk_seconds`).
+async fn chunks_recorded(s: &TestServer) -> u64 {
+    let text = s
+        .http
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("fieldsync_dispatch_chunk_seconds_count "))
+        .map(|n| n.trim().parse().unwrap())
+        .unwrap_or(0)
+}
+
+/// Tech-a 4 slots, tech-b 3 (north), tech-c 2 (south).
+async fn small_capacities(s: &TestServer, admin: &str) {
+    for (t, cap) in [("tech-a", 4), ("tech-b", 3), ("tech-c", 2)] {
+        let r = s
+            .patch(
+                admin,
+                &format!("/v1/admin/users/{t}"),
+                &json!({"capacity": cap}),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+    }
+}
+
+tests::on_each_backend! {
+    async fn a_batch_of_several_chunks_fills_every_slot_once_in_serving_order(backend) {
+        let policy = policy_file(
+            &format!("chunks-{}", backend.name()),
+            "[dispatch]\nauto_on_intake = false\n",
+        );
+        // Three decisions a chunk: the 13 jobs below take five chunks.
+        let s = TestServer::start_with_env(
+            BIN,
+            &backend,
+            &[("FIELDSYNC_POLICY", &policy), ("FIELDSYNC_DISPATCH_CHUNK_DECISIONS", "3")],
+        )
+        .await;
+        let admin = company(&s).await;
+        small_capacities(&s, &admin).await;
+        let agent = s.user_token("agent-1").await;
+        // Ten jobs in north, every third one urgent; three in south.
+        for i in 0..10 {
+            let priority = if i % 3 == 0 { "urgent" } else { "normal" };
+            s.create_order_with(&agent, &format!("N-{i}"), "north", &json!({"priority": priority}))
+                .await;
+        }
+        for i in 0..3 {
+            s.create_order(&agent, &format!("S-{i}"), "south").await;
+        }
+        let before = chunks_recorded(&s).await;
+        let mgr = s.user_token("mgr-1").await;
+        let r = s.post(&mgr, "/v1/dispatch/auto", &json!({})).await;
+        assert_eq!(r.status(), 200);
+        let report: Value = r.json().await.unwrap();
+        assert!(
+            chunks_recorded(&s).await - before >= 5,
+            "13 decisions, 3 a chunk: {report}"
+        );
+        assert_eq!(report["considered"], 13);
+        assert_eq!(
+            (&report["assigned"], &report["waiting"], &report["escalated"]),
+            (&json!(9), &json!(4), &json!(0)),
+            "every slot filled (a 4, b 3, c 2), nothing dropped: {report}"
+        );
+        let decisions = report["decisions"].as_array().unwrap();
+        assert_eq!(decisions.len(), 13, "one decision per job: {report}");
+        // Served urgent first, across chunk boundaries; ranks alternate by load as in one run.
+        let north: Vec<(&str, Option<&str>)> = decisions
+            .iter()
+            .filter(|d| d["work_order"].as_str().unwrap().starts_with('N'))
+            .map(|d| (d["work_order"].as_str().unwrap(), d["technician"].as_str()))
+            .collect();
+        assert_eq!(
+            north,
+            [
+                ("N-0", Some("tech-a")),
+                ("N-3", Some("tech-b")),
+                ("N-6", Some("tech-a")),
+                ("N-9", Some("tech-b")),
+                ("N-1", Some("tech-a")),
+                ("N-2", Some("tech-b")),
+                ("N-4", Some("tech-a")),
+                ("N-5", None),
+                ("N-7", None),
+                ("N-8", None),
+            ]
+        );
+        // Each decision is in its document and its log, not only in the report.
+        let held = loads(&s, &admin).await;
+        assert_eq!(
+            held,
+            [("tech-a", 4), ("tech-b", 3), ("tech-c", 2)]
+                .map(|(t, n)| (t.to_owned(), n))
+                .into()
+        );
+        let disp = s.user_token("disp-n").await;
+        let e = explain(&s, &disp, "N-4").await;
+        assert_eq!(e["assignee"], "tech-a");
+        assert_eq!(e["decisions"][0]["cause"], "batch");
+        let e = explain(&s, &disp, "N-8").await;
+        assert_eq!(
+            candidate(&e["decisions"][0]["explanation"], "tech-a")["excluded"],
+            json!({"reason": "at_capacity", "open": 4, "capacity": 4})
+        );
+        // Nothing is free any more: a second run assigns nothing and keeps the loads.
+        let again: Value = s
+            .post(&mgr, "/v1/dispatch/auto", &json!({}))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!((&again["considered"], &again["assigned"]), (&json!(4), &json!(0)));
+        assert_eq!(loads(&s, &admin).await, held);
+        let _ = std::fs::remove_file(&policy);
+    }
+}
+
+tests::on_each_backend! {
+    async fn two_batches_at_once_in_small_chunks_never_give_a_slot_twice(backend) {
+        let policy = policy_file(
+            &format!("two-batches-{}", backend.name()),
+            "[dispatch]\nauto_on_intake = false\n",
+        );
+        let env = [("FIELDSYNC_POLICY", policy.as_str()), ("FIELDSYNC_DISPATCH_CHUNK_DECISIONS", "2")];
+        let s1 = TestServer::start_with_env(BIN, &backend, &env).await;
+        // On PostgreSQL the second batch runs in another instance; on SQLite beside the first.
+        let s2 = match backend {
+            tests::Backend::Postgres(_) => Some(s1.another_instance().await),
+            tests::Backend::Sqlite => None,
+        };
+        let other = s2.as_ref().unwrap_or(&s1);
+        let admin = company(&s1).await;
+        small_capacities(&s1, &admin).await;
+        let agent = s1.user_token("agent-1").await;
+        let ids: Vec<String> = (0..12).map(|i| format!("WO-{i}")).collect();
+        for id in &ids {
+            s1.create_order(&agent, id, "north").await;
+        }
+        let mgr = s1.user_token("mgr-1").await;
+        let disp = s1.user_token("disp-n").await;
+        // Both plan the same twelve jobs over the same seven free slots, then record in
+        // chunks of two that interleave: each chunk re-reads the loads the other committed.
+        let (everything, north) = (json!({}), json!({"region": "north"}));
+        let (r1, r2) = tokio::join!(
+            s1.post(&mgr, "/v1/dispatch/auto", &everything),
+            other.post(&disp, "/v1/dispatch/auto", &north)
+        );
+        assert_eq!((r1.status().as_u16(), r2.status().as_u16()), (200, 200));
+        let (r1, r2): (Value, Value) = (r1.json().await.unwrap(), r2.json().await.unwrap());
+        let assigned = |r: &Value| -> Vec<String> {
+            r["decisions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|d| !d["technician"].is_null())
+                .map(|d| d["work_order"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let (a1, a2) = (assigned(&r1), assigned(&r2));
+        assert_eq!(a1.len() + a2.len(), 7, "seven slots, each given once:\n{r1}\n{r2}");
+        assert!(a1.iter().all(|id| !a2.contains(id)), "a job assigned twice:\n{r1}\n{r2}");
+        let held = loads(&s1, &admin).await;
+        assert_eq!(held.get("tech-a"), Some(&4), "{held:?}");
+        assert_eq!(held.get("tech-b"), Some(&3), "{held:?}");
+        // Every job has at most one assignment in its log, whichever batch made it.
+        for id in &ids {
+            let e = explain(&s1, &disp, id).await;
+            let given = e["decisions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|d| !d["technician"].is_null())
+                .count();
+            assert!(given <= 1, "{id}: {e}");
+        }
+        let _ = std::fs::remove_file(&policy);
+    }
+}
