@@ -59,6 +59,8 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
         let addr = listener.local_addr()?;
         let port = addr.port();
+        let group = (db.backend == crate::db::Backend::Sqlite)
+            .then(|| crate::db::group::GroupWriter::start(db.clone()));
         let state = web::Data::new(AppState {
             db,
             jwt,
@@ -71,6 +73,7 @@ impl Application {
             policy: Arc::new(policy),
             clock,
             auth: crate::auth::AuthGuards::default(),
+            group,
             docs: crate::sync::cache::DocCache::new(crate::sync::cache::DEFAULT_CACHE_BYTES),
             sync_permits: tokio::sync::Semaphore::new(crate::sync::MAX_CONCURRENT_MERGES),
         });

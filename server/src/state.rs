@@ -27,6 +27,8 @@ pub struct AppState {
     pub clock: ServiceClock,
     /// Hot work-order documents, bounded in memory (see `sync::cache`).
     pub docs: crate::sync::cache::DocCache,
+    /// SQLite's group commit (`None` on PostgreSQL).
+    pub group: Option<crate::db::group::GroupWriter>,
     /// Bounds the sync requests holding documents in memory at once.
     pub sync_permits: tokio::sync::Semaphore,
     /// The password-hash limiter, login throttle and refresh grace of the auth endpoints.

@@ -135,7 +135,7 @@ pub async fn stored_clocks(
     ids: &[String],
 ) -> sqlx::Result<HashMap<String, ClockMap>> {
     let mut out: HashMap<String, ClockMap> = HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(500) {
+    for chunk in ids.chunks(crate::db::MAX_BINDS) {
         let sql = format!(
             "SELECT wo_id, rule, anchor, due_at, not_before, stopped_at, stopped_by, stop FROM clocks WHERE wo_id IN ({})",
             crate::db::projection::placeholders(1, chunk.len())
@@ -318,7 +318,8 @@ pub async fn sync_escalations(
     now: i64,
     open: Option<&[String]>,
 ) -> sqlx::Result<()> {
-    let is_open = |kinds: &[&str]| open.is_none_or(|o| o.iter().any(|k| kinds.contains(&k.as_str())));
+    let is_open =
+        |kinds: &[&str]| open.is_none_or(|o| o.iter().any(|k| kinds.contains(&k.as_str())));
     let region = view.intake.region.as_str();
     for row in rows.iter().filter(|r| r.rule == Rule::LowScore) {
         let score = view.follow_up.as_ref().map(|f| f.score).unwrap_or(0);
@@ -376,7 +377,11 @@ pub async fn sync_escalations(
         )
         .await?;
     }
-    if let Some(t) = view.assignee.as_ref().filter(|_| is_open(&[URGENT_UNASSIGNED])) {
+    if let Some(t) = view
+        .assignee
+        .as_ref()
+        .filter(|_| is_open(&[URGENT_UNASSIGNED]))
+    {
         // An urgent complaint stays with the managers until one of them resolves it.
         resolve_open(
             conn,
@@ -408,7 +413,7 @@ pub async fn open_escalations(
     ids: &[String],
 ) -> sqlx::Result<HashMap<String, Vec<String>>> {
     let mut out: HashMap<String, Vec<String>> = HashMap::new();
-    for chunk in ids.chunks(500) {
+    for chunk in ids.chunks(crate::db::MAX_BINDS) {
         let sql = format!(
             "SELECT wo_id, kind FROM escalations WHERE resolved_at IS NULL AND wo_id IN ({})",
             crate::db::projection::placeholders(1, chunk.len())

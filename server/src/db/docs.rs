@@ -180,7 +180,7 @@ pub async fn heads_of(
     ids: &[String],
 ) -> anyhow::Result<std::collections::HashMap<String, String>> {
     let mut out = std::collections::HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(500) {
+    for chunk in ids.chunks(crate::db::MAX_BINDS) {
         let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
             "SELECT id, heads FROM documents WHERE id IN ({})",
@@ -212,7 +212,7 @@ pub async fn rows_of(
     ids: &[String],
 ) -> anyhow::Result<std::collections::HashMap<String, StoredRow>> {
     let mut out = std::collections::HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(500) {
+    for chunk in ids.chunks(crate::db::MAX_BINDS) {
         let sql = format!(
             "SELECT id, heads, log_count FROM documents WHERE id IN ({})",
             crate::db::projection::placeholders(1, chunk.len())
@@ -241,7 +241,7 @@ pub async fn load_many(
     ids: &[String],
 ) -> anyhow::Result<std::collections::HashMap<String, (Automerge, usize)>> {
     let mut out = std::collections::HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(500) {
+    for chunk in ids.chunks(crate::db::MAX_BINDS) {
         let ph = crate::db::projection::placeholders(1, chunk.len());
         let sql = format!("SELECT id, snapshot FROM documents WHERE id IN ({ph})");
         let mut q = sqlx::query(&sql);
@@ -369,7 +369,7 @@ pub async fn insert_changes(
         .filter(|(_, w)| w.snapshot.is_none())
         .flat_map(|(id, w)| w.changes.iter().map(move |c| (*id, c)))
         .collect();
-    for chunk in rows.chunks(100) {
+    for chunk in rows.chunks(crate::db::MAX_BINDS / 6) {
         let sql = format!(
             "INSERT INTO doc_changes (doc_id, hash, change, uploader, device_id, received_at)
              VALUES {} ON CONFLICT (doc_id, hash) DO NOTHING",

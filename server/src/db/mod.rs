@@ -11,6 +11,7 @@
 
 pub mod catalog;
 pub mod docs;
+pub mod group;
 pub mod projection;
 pub mod sync_state;
 pub mod tokens;
@@ -108,6 +109,11 @@ impl Db {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
     }
 }
+
+/// Values bound in one statement at most. Multi-row statements are cut to this: sqlx's SQLite
+/// driver maps each `$N` by name, at a cost that grows with the square of the count (a
+/// 600-value insert spent more time binding than inserting).
+pub const MAX_BINDS: usize = 120;
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {

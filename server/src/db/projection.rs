@@ -8,6 +8,7 @@ use sqlx::{AnyConnection, Row};
 use sync_core::workorder::{Event, View};
 
 use crate::clock::store::{self, ClockMap};
+use crate::db::MAX_BINDS;
 use crate::policy::Policy;
 use crate::projection::{self, EventTime, Projection};
 
@@ -49,7 +50,7 @@ pub async fn event_times(
     ids: &[String],
 ) -> sqlx::Result<HashMap<String, HashMap<String, i64>>> {
     let mut out: HashMap<String, HashMap<String, i64>> = HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(500) {
+    for chunk in ids.chunks(MAX_BINDS) {
         let sql = format!(
             "SELECT wo_id, event_id, field_at FROM event_times WHERE wo_id IN ({})",
             placeholders(1, chunk.len())
@@ -122,8 +123,7 @@ pub async fn write_many(
         return Ok(());
     }
     let now = ctx.now;
-    // 40 rows of 15 columns: 600 binds, far under either database's limit.
-    for chunk in items.chunks(40) {
+    for chunk in items.chunks(MAX_BINDS / 15) {
         let sql = format!(
             "INSERT INTO work_orders (id, region, status, assignee, priority, service_type, customer_name, open_conflicts, created_at, updated_at,
                tier, skills, refused_by, appointment_start, appointment_end)
@@ -176,7 +176,7 @@ pub async fn write_many(
         store::sync_escalations(conn, v, &p.clocks, dispatch_ms, now, item.open_escalations)
             .await?;
     }
-    for chunk in items.chunks(100) {
+    for chunk in items.chunks(MAX_BINDS / 6) {
         let sql = format!(
             "INSERT INTO wo_facts (wo_id, facts, region, created_at, completed_at, followed_up_at)
              VALUES {}
@@ -204,7 +204,7 @@ pub async fn write_many(
 /// Part lines, photos, referenced blobs and scores: replaced whole, one statement per table
 /// and chunk.
 async fn write_children(conn: &mut AnyConnection, views: &[&View]) -> sqlx::Result<()> {
-    for chunk in views.chunks(500) {
+    for chunk in views.chunks(MAX_BINDS) {
         for table in ["part_lines", "photos", "doc_blobs", "scores"] {
             let sql = format!(
                 "DELETE FROM {table} WHERE wo_id IN ({})",
@@ -221,8 +221,7 @@ async fn write_children(conn: &mut AnyConnection, views: &[&View]) -> sqlx::Resu
         .iter()
         .flat_map(|v| v.parts.iter().map(|p| (v.id.as_str(), p)))
         .collect();
-    // At most 100 rows per statement: far under either database's bind limit.
-    for chunk in parts.chunks(100) {
+    for chunk in parts.chunks(MAX_BINDS / 7) {
         let sql = format!(
             "INSERT INTO part_lines (wo_id, line, sku, qty, price_cents, removed, technician) VALUES {}",
             rows_sql(chunk.len(), 7)
@@ -244,7 +243,7 @@ async fn write_children(conn: &mut AnyConnection, views: &[&View]) -> sqlx::Resu
         .iter()
         .flat_map(|v| v.photos.iter().map(|p| (v.id.as_str(), p)))
         .collect();
-    for chunk in photos.chunks(100) {
+    for chunk in photos.chunks(MAX_BINDS / 5) {
         let sql = format!(
             "INSERT INTO photos (wo_id, photo, blob, kind, removed) VALUES {}",
             rows_sql(chunk.len(), 5)
@@ -280,7 +279,7 @@ async fn write_children(conn: &mut AnyConnection, views: &[&View]) -> sqlx::Resu
         mine.dedup();
         blobs.extend(mine.into_iter().map(|b| (v.id.as_str(), b)));
     }
-    for chunk in blobs.chunks(100) {
+    for chunk in blobs.chunks(MAX_BINDS / 2) {
         let sql = format!(
             "INSERT INTO doc_blobs (wo_id, blob) VALUES {} ON CONFLICT DO NOTHING",
             rows_sql(chunk.len(), 2)
@@ -296,7 +295,7 @@ async fn write_children(conn: &mut AnyConnection, views: &[&View]) -> sqlx::Resu
 
 /// Keeps each event's device time, receipt and field time (once: replays change nothing).
 async fn write_times(conn: &mut AnyConnection, times: &[(&str, &EventTime)]) -> sqlx::Result<()> {
-    for chunk in times.chunks(100) {
+    for chunk in times.chunks(MAX_BINDS / 6) {
         let sql = format!(
             "INSERT INTO event_times (wo_id, event_id, device_id, device_at, received_at, field_at)
              VALUES {} ON CONFLICT (wo_id, event_id) DO NOTHING",

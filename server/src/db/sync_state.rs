@@ -61,7 +61,7 @@ pub async fn get_many(
     ids: &[String],
 ) -> sqlx::Result<std::collections::HashMap<String, sync::State>> {
     let mut out = std::collections::HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(500) {
+    for chunk in ids.chunks(crate::db::MAX_BINDS) {
         let sql = format!(
             "SELECT doc_id, state FROM sync_states WHERE device_id = $1 AND doc_id IN ({})",
             crate::db::projection::placeholders(2, chunk.len())
@@ -84,7 +84,7 @@ pub async fn put_many(
     device: &str,
     states: &[(String, Vec<u8>)],
 ) -> sqlx::Result<()> {
-    for chunk in states.chunks(200) {
+    for chunk in states.chunks(crate::db::MAX_BINDS / 3) {
         let sql = format!(
             "INSERT INTO sync_states (device_id, doc_id, state) VALUES {}
              ON CONFLICT (device_id, doc_id) DO UPDATE SET state = excluded.state",
@@ -105,7 +105,7 @@ pub async fn forget_many(
     device: &str,
     ids: &[String],
 ) -> sqlx::Result<()> {
-    for chunk in ids.chunks(500) {
+    for chunk in ids.chunks(crate::db::MAX_BINDS) {
         let sql = format!(
             "DELETE FROM sync_states WHERE device_id = $1 AND doc_id IN ({})",
             crate::db::projection::placeholders(2, chunk.len())

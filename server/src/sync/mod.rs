@@ -119,7 +119,7 @@ async fn sync_handler(
         policy: state.policy.clone(),
         now,
     };
-    let (cx, mut outcomes) = tokio::task::spawn_blocking(move || {
+    let (cx, outcomes) = tokio::task::spawn_blocking(move || {
         let outcomes = merge::run(loaded.inputs, loaded.adds, &cx);
         (cx, outcomes)
     })
@@ -127,13 +127,18 @@ async fn sync_handler(
     .map_err(|e| ApiError::Internal(anyhow::anyhow!("the merge step failed: {e}")))?;
     steps.done("merge");
 
-    let committed = persist::commit(&state, &cx, &mut outcomes, &plan.forget).await?;
+    let batch = persist::Batch {
+        cx,
+        outcomes,
+        forget: plan.forget,
+    };
+    let (batch, committed) = persist::commit(&state, batch).await?;
     steps.done("persist");
 
     let mut replies: Vec<DocReply> = plan.replies;
     replies.extend(loaded.removed);
     let mut returned = Vec::new();
-    for o in outcomes {
+    for o in batch.outcomes {
         if let Some(entry) = o.cache {
             state.docs.put(o.id.clone(), entry);
         }

@@ -4,6 +4,8 @@
 //! (another request, another instance, dispatch, the clock) changed a document in between,
 //! the write finds other heads and writes nothing; this step then locks that document, reads
 //! it again and merges the same offer under the lock (the slow path, rare by construction).
+//! On SQLite the writes of concurrent requests share one transaction and one disk flush
+//! (`db::group`), each inside its own savepoint.
 
 use sqlx::AnyConnection;
 
@@ -24,16 +26,47 @@ pub struct Committed {
     pub retried: usize,
 }
 
-/// Writes every outcome in one transaction, then commits. `outcomes` may be replaced by
-/// their slow-path versions.
-pub async fn commit(
-    state: &AppState,
+/// Everything a request writes, handed to [`commit`] and back.
+pub struct Batch {
+    pub cx: Cx,
+    pub outcomes: Vec<DocOutcome>,
+    /// Sync states to delete besides the outcomes'.
+    pub forget: Vec<String>,
+}
+
+/// Writes every outcome and commits: on SQLite in a transaction shared with concurrent
+/// requests (`db::group`), on PostgreSQL in the request's own. Outcomes may come back replaced
+/// by their slow-path versions.
+pub async fn commit(state: &AppState, mut batch: Batch) -> Result<(Batch, Committed), ApiError> {
+    match &state.group {
+        Some(group) => group
+            .write(move |conn| {
+                Box::pin(async move {
+                    let done = write(conn, &batch.cx, &mut batch.outcomes, &batch.forget)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e:#}"))?;
+                    Ok((batch, done))
+                })
+            })
+            .await
+            .map_err(ApiError::Internal),
+        None => {
+            let mut tx = state.db.begin_write().await?;
+            let done = write(&mut tx, &batch.cx, &mut batch.outcomes, &batch.forget).await?;
+            tx.commit().await?;
+            Ok((batch, done))
+        }
+    }
+}
+
+/// The writes of one request, inside a transaction the caller commits.
+async fn write(
+    tx: &mut AnyConnection,
     cx: &Cx,
     outcomes: &mut [DocOutcome],
     forget: &[String],
 ) -> Result<Committed, ApiError> {
-    let mut tx = state.db.begin_write().await?;
-    // How long this request holds the write lock (SQLite) or its rows (PostgreSQL).
+    // How long this request's statements hold the write lock (SQLite) or its rows.
     let locked = std::time::Instant::now();
     let ctx = Ctx {
         policy: &cx.policy,
@@ -52,14 +85,14 @@ pub async fn commit(
     outcomes.sort_by(|a, b| a.id.cmp(&b.id));
     for o in outcomes.iter_mut() {
         let Some(w) = o.write.as_ref() else { continue };
-        if !docs::write_if_unchanged(&mut tx, &o.id, &w.doc, &by)
+        if !docs::write_if_unchanged(tx, &o.id, &w.doc, &by)
             .await
             .map_err(ApiError::Internal)?
         {
             done.retried += 1;
-            *o = merge_locked(&mut tx, cx, w.offer.clone(), w.visible).await?;
+            *o = merge_locked(tx, cx, w.offer.clone(), w.visible).await?;
             let Some(w) = o.write.as_ref() else { continue };
-            if !docs::write_if_unchanged(&mut tx, &o.id, &w.doc, &by)
+            if !docs::write_if_unchanged(tx, &o.id, &w.doc, &by)
                 .await
                 .map_err(ApiError::Internal)?
             {
@@ -74,7 +107,7 @@ pub async fn commit(
         .iter()
         .filter_map(|o| o.write.as_ref().map(|w| (o.id.as_str(), &w.doc)))
         .collect();
-    docs::insert_changes(&mut tx, &written, &by)
+    docs::insert_changes(tx, &written, &by)
         .await
         .map_err(ApiError::Internal)?;
     let projections: Vec<ToWrite<'_>> = outcomes
@@ -91,7 +124,7 @@ pub async fn commit(
         .filter_map(|o| o.write.as_ref())
         .map(|w| w.doc.changes.len())
         .sum();
-    db::projection::write_many(&mut tx, &projections, cx.now, &ctx).await?;
+    db::projection::write_many(tx, &projections, cx.now, &ctx).await?;
     drop(projections);
     let mut put = Vec::new();
     let mut gone: Vec<String> = forget.to_vec();
@@ -102,8 +135,8 @@ pub async fn commit(
             StateAction::Forget => gone.push(o.id.clone()),
         }
     }
-    db::sync_state::put_many(&mut tx, &cx.device, &put).await?;
-    db::sync_state::forget_many(&mut tx, &cx.device, &gone).await?;
+    db::sync_state::put_many(tx, &cx.device, &put).await?;
+    db::sync_state::forget_many(tx, &cx.device, &gone).await?;
     if outcomes.iter().all(|o| o.complete) {
         // Only a sync that left nothing behind is a lower bound for the device's next events.
         let offset = outcomes
@@ -118,14 +151,9 @@ pub async fn commit(
             previous_contact: cx.previous_contact,
             now: cx.now,
         };
-        clock_store::touch_device(&mut tx, &contact, offset, tolerance).await?;
+        clock_store::touch_device(tx, &contact, offset, tolerance).await?;
     }
-    let before_commit = locked.elapsed();
-    tx.commit().await?;
-    metrics::histogram!("fieldsync_sync_write_seconds", "part" => "statements")
-        .record(before_commit.as_secs_f64());
-    metrics::histogram!("fieldsync_sync_write_seconds", "part" => "commit")
-        .record((locked.elapsed() - before_commit).as_secs_f64());
+    metrics::histogram!("fieldsync_sync_write_seconds").record(locked.elapsed().as_secs_f64());
     Ok(done)
 }
 
