@@ -5,7 +5,6 @@
 pub mod image_check;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
 
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
@@ -182,7 +181,7 @@ async fn put_blob(
     .bind(now_ms())
     .execute(&state.db.pool)
     .await?;
-    state.metrics.blobs_stored.fetch_add(1, Ordering::Relaxed);
+    crate::ops::metrics::blob_stored();
     Ok(HttpResponse::Created().json(BlobInfo {
         hash: hash.to_string(),
         mime: checked.format.mime().into(),

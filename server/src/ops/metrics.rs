@@ -14,7 +14,7 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use metrics::{counter, describe_counter, describe_histogram, histogram, Unit};
+use metrics::{counter, describe_counter, describe_gauge, describe_histogram, histogram, Unit};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 /// Requests answered, by `method`, `route` (the route pattern) and `status`.
@@ -65,12 +65,9 @@ struct Exporter {
     process: metrics_process::Collector,
 }
 
-/// What `AppState.metrics` holds: the exporter, plus a shim for `blobs/mod.rs`, which still
-/// bumps its counter through `state.metrics.blobs_stored.fetch_add(…)`.
+/// What `AppState.metrics` holds: the installed exporter.
 pub struct Metrics {
     exporter: &'static Exporter,
-    /// Shim: the same counter as [`blob_stored`]; remove once `blobs/mod.rs` calls that.
-    pub blobs_stored: ShimCounter,
 }
 
 impl Metrics {
@@ -80,10 +77,7 @@ impl Metrics {
             .get_or_init(install_exporter)
             .as_ref()
             .map_err(|e| anyhow::anyhow!("metrics: {e}"))?;
-        Ok(Metrics {
-            exporter,
-            blobs_stored: ShimCounter(BLOBS_STORED),
-        })
+        Ok(Metrics { exporter })
     }
 
     /// The Prometheus text exposition of every metric, process figures refreshed now.
@@ -92,16 +86,6 @@ impl Metrics {
         // Publishes descriptions registered since the last upkeep, so `# HELP` lines appear.
         self.exporter.handle.run_upkeep();
         self.exporter.handle.render()
-    }
-}
-
-/// Forwards `fetch_add(n, _)` to a `metrics` counter (the signature of the `AtomicU64` it
-/// replaces, so callers compile unchanged).
-pub struct ShimCounter(&'static str);
-
-impl ShimCounter {
-    pub fn fetch_add(&self, n: u64, _: std::sync::atomic::Ordering) {
-        counter!(self.0).increment(n);
     }
 }
 
@@ -181,6 +165,30 @@ fn describe() {
     describe_counter!(
         BLOBS_STORED,
         "Blobs stored (first upload of a photo or signature)."
+    );
+    describe_histogram!(
+        "fieldsync_sync_step_seconds",
+        Unit::Seconds,
+        "Time of each step of one sync request (decode, queue, triage, load, merge, persist, reply)."
+    );
+    describe_histogram!(
+        "fieldsync_sync_write_seconds",
+        Unit::Seconds,
+        "Time one sync request's statements spend inside the write transaction."
+    );
+    describe_histogram!(
+        "fieldsync_db_group_jobs",
+        Unit::Count,
+        "Sync requests committed together by one SQLite group commit."
+    );
+    describe_counter!(
+        "fieldsync_doc_cache_total",
+        "Lookups of the hot-document cache that found the document, by result (hit, stale)."
+    );
+    describe_gauge!(
+        "fieldsync_doc_cache_bytes",
+        Unit::Bytes,
+        "Estimated memory of the documents in the hot-document cache."
     );
     describe_auth();
     for name in [SYNCS, CHANGES_MERGED, SYNC_REJECTED, BLOBS_STORED] {

@@ -41,7 +41,7 @@ pub const MAX_SYNC_BODY: usize = 16 * 1024 * 1024;
 /// Sync requests that may hold loaded documents at once; the others wait (holding only their
 /// request body). Merging is CPU work: a few per core keep the cores busy while bounding
 /// memory whatever the number of devices syncing at once.
-pub const MAX_CONCURRENT_MERGES: usize = 6;
+pub const MAX_CONCURRENT_MERGES: usize = 4;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
