@@ -100,7 +100,25 @@ struct Progress {
     longest: Duration,
     redecided: usize,
     gone: usize,
+    /// Decisions the last chunk got through before its time ran out (0 before the first).
+    last_recorded: usize,
 }
+
+/// How many decisions a chunk locks up front: the time budget usually ends a chunk before
+/// [`ChunkBounds::max_decisions`], so after the first chunk this is twice what the last one
+/// got through (at least [`MIN_CANDIDATES`]); documents locked and not reached would only be
+/// locked again by the next chunk.
+fn candidates(bounds: ChunkBounds, last_recorded: usize) -> usize {
+    if last_recorded == 0 {
+        return bounds.max_decisions;
+    }
+    bounds
+        .max_decisions
+        .min(last_recorded.saturating_mul(2).max(MIN_CANDIDATES))
+}
+
+/// The fewest decisions a chunk locks up front once the pace is known.
+const MIN_CANDIDATES: usize = 16;
 
 /// Records `plan` (decisions for `jobs`, in serving order) chunk by chunk and reports what
 /// was decided. A failing chunk stops the batch: earlier chunks stay committed, and the jobs
@@ -155,9 +173,10 @@ async fn chunk(
 ) -> Result<(), ApiError> {
     let ids: Vec<String> = queue
         .iter()
-        .take(bounds.max_decisions)
+        .take(candidates(bounds, progress.last_recorded))
         .map(|e| e.job.clone())
         .collect();
+    let left_before = queue.len();
     let mut tx = state.db.begin_write().await?;
     let started = Instant::now();
     let now = state.clock.now(&mut tx).await?;
@@ -204,6 +223,7 @@ async fn chunk(
     metrics::histogram!(CHUNK_SECONDS).record(held.as_secs_f64());
     progress.chunks += 1;
     progress.longest = progress.longest.max(held);
+    progress.last_recorded = left_before - queue.len();
     tracing::debug!(
         chunk = progress.chunks,
         held_ms = held.as_secs_f64() * 1e3,
@@ -233,7 +253,7 @@ async fn still_waiting(
     ids: &[String],
 ) -> sqlx::Result<HashMap<String, Vec<String>>> {
     let mut out = HashMap::with_capacity(ids.len());
-    for part in ids.chunks(500) {
+    for part in ids.chunks(crate::db::MAX_BINDS) {
         let sql = format!(
             "SELECT id, refused_by FROM work_orders WHERE status = 'pending_dispatch' AND id IN ({})",
             crate::db::projection::placeholders(1, part.len())
@@ -314,6 +334,21 @@ async fn yield_to_writers(db: &Db) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chunk_locks_twice_what_the_last_one_got_through_within_the_bounds() {
+        let b = ChunkBounds::default();
+        assert_eq!(candidates(b, 0), CHUNK_MAX_DECISIONS, "the first chunk");
+        assert_eq!(candidates(b, 70), 140);
+        assert_eq!(candidates(b, 200), CHUNK_MAX_DECISIONS);
+        assert_eq!(candidates(b, 1), MIN_CANDIDATES);
+        let tiny = ChunkBounds {
+            max_decisions: 3,
+            ..b
+        };
+        assert_eq!(candidates(tiny, 3), 3);
+        assert_eq!(candidates(tiny, 1), 3);
+    }
 
     #[test]
     fn chunk_bounds_default_to_the_named_constants_and_take_a_positive_override() {
