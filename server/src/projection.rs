@@ -135,3 +135,95 @@ pub fn compute(
         offset,
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use sync_core::workorder::{Actor, Intake, Role, WorkOrder};
+
+    const T0: i64 = 1_790_000_000_000;
+    const MIN: i64 = 60_000;
+
+    /// A job created at T0, assigned at T0+1min by the office, accepted by the phone with a
+    /// device clock `accept_at`.
+    fn job(accept_at: i64) -> (View, Vec<Event>) {
+        let office = Actor::new("disp-1", Role::Dispatcher, "office-1");
+        let mut wo = WorkOrder::create("WO-1", &office, Intake::example(), T0).unwrap();
+        wo.assign(&office, "tech-a", None, T0 + MIN).unwrap();
+        let tech = Actor::new("tech-a", Role::Technician, "phone-a");
+        wo.accept(&tech, accept_at).unwrap();
+        (wo.view().unwrap(), wo.history().unwrap())
+    }
+
+    #[test]
+    fn arrived_events_get_a_field_time_clamped_between_the_last_contact_and_now() {
+        let now = T0 + 60 * MIN;
+        // The phone's clock says the acceptance happened three hours in the future.
+        let (view, history) = job(T0 + 180 * MIN);
+        let recorded: HashMap<String, i64> =
+            history[..2].iter().map(|e| (e.id.clone(), e.at)).collect();
+        let arrived = [history[2].clone()];
+        let arrival = Arrival {
+            device: "phone-a",
+            events: &arrived,
+            previous_contact: Some(T0 + 5 * MIN),
+        };
+        let p = compute(
+            view,
+            &history,
+            &recorded,
+            Some(&arrival),
+            &Policy::default(),
+            now,
+        );
+        assert_eq!(p.new_times.len(), 1, "only the arrived event is new");
+        let t = &p.new_times[0];
+        assert_eq!(
+            (t.device.as_str(), t.device_at, t.field_at),
+            ("phone-a", T0 + 180 * MIN, now)
+        );
+        assert_eq!(
+            p.offset,
+            120 * MIN,
+            "three hours ahead, two past the receipt"
+        );
+        let accept = p
+            .clocks
+            .iter()
+            .find(|c| c.rule.id() == "CS-ACCEPT")
+            .unwrap();
+        assert_eq!(
+            accept.stopped_at,
+            Some(now),
+            "the clock stops at the field time"
+        );
+    }
+
+    #[test]
+    fn events_without_a_recorded_time_get_their_own_never_later_than_now() {
+        let now = T0 + 30 * MIN;
+        let (view, history) = job(T0 + 2 * MIN);
+        let p = compute(
+            view,
+            &history,
+            &HashMap::new(),
+            None,
+            &Policy::default(),
+            now,
+        );
+        let times: Vec<(String, i64)> = p
+            .new_times
+            .iter()
+            .map(|t| (t.event_id.clone(), t.field_at))
+            .collect();
+        let want: Vec<(String, i64)> = history
+            .iter()
+            .map(|e| (e.id.clone(), e.at.min(now)))
+            .collect();
+        assert_eq!(times, want);
+        assert_eq!(p.offset, 0);
+        assert_eq!(p.facts.wo_id, "WO-1");
+        assert!(p.refused_by.is_empty());
+    }
+}

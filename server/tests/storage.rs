@@ -205,11 +205,11 @@ async fn the_log_survives_replays_and_compaction(db: &Db) {
     assert_eq!(read(db, "WO-LOG").await.heads(), stored.heads());
 
     let mut conn = db.pool.acquire().await.unwrap();
-    let heads = db::docs::heads_of(&mut conn, &["WO-LOG".to_owned(), "nope".to_owned()])
+    let rows = db::docs::rows_of(&mut conn, &["WO-LOG".to_owned(), "nope".to_owned()])
         .await
         .unwrap();
-    assert_eq!(heads.len(), 1);
-    assert_eq!(heads["WO-LOG"], db::docs::heads_text(&stored.heads()));
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows["WO-LOG"].heads, db::docs::heads_text(&stored.heads()));
 }
 
 async fn concurrent_writers_of_one_document_lose_nothing(db: &Db) {
@@ -257,7 +257,7 @@ async fn sync_states_users_and_token_families(db: &Db) {
         .unwrap()
         .unwrap();
     assert_eq!(back.shared_heads, state.shared_heads);
-    db::sync_state::forget(&mut conn, "phone-1", "WO-LOG")
+    db::sync_state::forget_many(&mut conn, "phone-1", &["WO-LOG".to_owned()])
         .await
         .unwrap();
     assert!(db::sync_state::get(&mut conn, "phone-1", "WO-LOG")

@@ -174,29 +174,6 @@ pub async fn append(
     Ok(changes.len())
 }
 
-/// Stored heads of each of `ids` (the pre-filter: documents whose heads match need no load).
-pub async fn heads_of(
-    conn: &mut AnyConnection,
-    ids: &[String],
-) -> anyhow::Result<std::collections::HashMap<String, String>> {
-    let mut out = std::collections::HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(crate::db::MAX_BINDS) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT id, heads FROM documents WHERE id IN ({})",
-            placeholders.join(",")
-        );
-        let mut q = sqlx::query(&sql);
-        for id in chunk {
-            q = q.bind(id);
-        }
-        for row in q.fetch_all(&mut *conn).await? {
-            out.insert(row.try_get("id")?, row.try_get("heads")?);
-        }
-    }
-    Ok(out)
-}
-
 /// A document row as the sync pipeline reads it before taking any lock.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredRow {

@@ -45,15 +45,6 @@ pub async fn put(
     Ok(())
 }
 
-pub async fn forget(conn: &mut AnyConnection, device: &str, doc: &str) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM sync_states WHERE device_id = $1 AND doc_id = $2")
-        .bind(device)
-        .bind(doc)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
 /// The device's states for `ids` (documents it was never given have none).
 pub async fn get_many(
     conn: &mut AnyConnection,

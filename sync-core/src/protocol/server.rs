@@ -159,11 +159,16 @@ pub fn respond(
         }
         let applied = new_changes(doc, &heads_before);
         let missing_deps = doc.get_missing_deps(&[]);
-        let reply = doc.generate_sync_message(state);
         // When the device now has everything and the server needs nothing, the reply's
-        // heads say it all: skip the pure acknowledgement.
+        // heads say it all: no message is generated (a pure acknowledgement would add
+        // nothing, and only the shared heads of `state` are persisted).
         let settled = missing_deps.is_empty() && same_heads(&doc.get_heads(), &offered);
-        Ok((applied, missing_deps, reply.filter(|_| !settled)))
+        let reply = if settled {
+            None
+        } else {
+            doc.generate_sync_message(state)
+        };
+        Ok((applied, missing_deps, reply))
     });
     let (applied, missing_deps, reply) = match outcome {
         Ok(Ok(parts)) => parts,
