@@ -67,34 +67,11 @@ impl Api {
     }
 
     fn unreachable(&self, e: reqwest::Error) -> ApiError {
-        ApiError::Unreachable {
-            url: self.base.clone(),
-            reason: if e.is_timeout() {
-                "timed out".into()
-            } else if e.is_connect() {
-                "connection refused or no network".into()
-            } else {
-                e.to_string()
-            },
-        }
+        unreachable(&self.base, e)
     }
 
-    /// Turns a non-2xx response into the server's `{error, message}`.
     async fn refusal(resp: reqwest::Response) -> ApiError {
-        let status = resp.status();
-        let body: Value = resp.json().await.unwrap_or(Value::Null);
-        let code = body["error"].as_str().unwrap_or("unknown").to_owned();
-        if status == StatusCode::UNAUTHORIZED && code == "token_expired" {
-            return ApiError::Expired;
-        }
-        ApiError::Refused {
-            status: status.as_u16(),
-            message: body["message"]
-                .as_str()
-                .map(str::to_owned)
-                .unwrap_or_else(|| format!("HTTP {status}")),
-            code,
-        }
+        refusal(resp).await
     }
 
     async fn send(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, ApiError> {
@@ -196,5 +173,37 @@ impl Api {
             .header("content-type", mime)
             .body(bytes);
         self.send(req).await.map(|_| ())
+    }
+}
+
+/// The server at `base` could not be reached (or the transfer broke off).
+pub(crate) fn unreachable(base: &str, e: reqwest::Error) -> ApiError {
+    ApiError::Unreachable {
+        url: base.to_owned(),
+        reason: if e.is_timeout() {
+            "timed out".into()
+        } else if e.is_connect() {
+            "connection refused or no network".into()
+        } else {
+            e.to_string()
+        },
+    }
+}
+
+/// Turns a non-2xx response into the server's `{error, message}`.
+pub(crate) async fn refusal(resp: reqwest::Response) -> ApiError {
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    let code = body["error"].as_str().unwrap_or("unknown").to_owned();
+    if status == StatusCode::UNAUTHORIZED && code == "token_expired" {
+        return ApiError::Expired;
+    }
+    ApiError::Refused {
+        status: status.as_u16(),
+        message: body["message"]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("HTTP {status}")),
+        code,
     }
 }

@@ -50,33 +50,11 @@ impl Http {
     }
 
     fn unreachable(&self, e: reqwest::Error) -> ApiError {
-        ApiError::Unreachable {
-            url: self.base.clone(),
-            reason: if e.is_timeout() {
-                "timed out".into()
-            } else if e.is_connect() {
-                "connection refused or no network".into()
-            } else {
-                e.to_string()
-            },
-        }
+        crate::api::unreachable(&self.base, e)
     }
 
     async fn refusal(resp: reqwest::Response) -> ApiError {
-        let status = resp.status();
-        let body: Value = resp.json().await.unwrap_or(Value::Null);
-        let code = body["error"].as_str().unwrap_or("unknown").to_owned();
-        if status == StatusCode::UNAUTHORIZED && code == "token_expired" {
-            return ApiError::Expired;
-        }
-        ApiError::Refused {
-            status: status.as_u16(),
-            message: body["message"]
-                .as_str()
-                .map(str::to_owned)
-                .unwrap_or_else(|| format!("HTTP {status}")),
-            code,
-        }
+        crate::api::refusal(resp).await
     }
 
     /// A JSON call; a busy server (`503`, `429`) is waited for as its `Retry-After` says.
