@@ -77,11 +77,6 @@ impl DocCache {
         metrics::gauge!("fieldsync_doc_cache_bytes").set(self.inner.weight() as f64);
     }
 
-    /// Forgets a document (its request failed after taking it, or it was changed elsewhere).
-    pub fn forget(&self, id: &str) {
-        self.inner.remove(id);
-    }
-
     pub fn weight(&self) -> u64 {
         self.inner.weight()
     }
