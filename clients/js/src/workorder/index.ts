@@ -1,0 +1,10 @@
+export * from "./model.js";
+export * from "./view.js";
+export { WorkOrderError, type WorkOrderErrorCode } from "./error.js";
+export { WorkOrder, type PartInput } from "./ops.js";
+export { WorkOrderDocument, viewOf } from "./workorder.js";
+export { actorIdFor, readDocument, type DocumentData } from "./document.js";
+export { parseEvent, serializeEvent } from "./event_json.js";
+export { Causal } from "./causal.js";
+export { fold } from "./fold.js";
+export { signedContent, digest, encodeSignedContent, type SignedContent } from "./seal.js";
