@@ -44,8 +44,9 @@ const decoder = new Decoder({ mapsAsObjects: false, useRecords: false });
 /** Plain Uint8Array (cbor-x tags Buffer subclasses differently in some versions). */
 const plain = (b: Uint8Array): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 
+/** A copy: cbor-x returns a view into a buffer it reuses for the next encoding. */
 function encode(value: unknown): Uint8Array {
-  return plain(encoder.encode(value));
+  return Uint8Array.from(encoder.encode(value));
 }
 
 export function encodeRequest(req: SyncRequest): Uint8Array {
@@ -116,7 +117,8 @@ function top(bytes: Uint8Array, allowed: string, what: string): Fields {
   }
   let value: unknown;
   try {
-    value = decoder.decode(bytes);
+    // A copy: cbor-x caches a DataView as a property of the array it decodes.
+    value = decoder.decode(bytes.slice());
   } catch (e) {
     throw new DecodeError(`not CBOR: ${String(e)}`);
   }
