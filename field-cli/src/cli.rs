@@ -160,7 +160,12 @@ pub enum Command {
         not_fixed: bool,
     },
     /// Exchange everything with the server (one batched exchange; images first).
-    Sync,
+    #[command(after_help = "Example: field-cli sync --watch")]
+    Sync {
+        /// Stay connected and sync whenever the server says something changed (Ctrl-C ends).
+        #[arg(long)]
+        watch: bool,
+    },
     /// Users (admin).
     #[command(subcommand)]
     User(UserCmd),
@@ -431,6 +436,10 @@ async fn open(dir: &Path) -> anyhow::Result<Device> {
 /// Runs one command and prints its result.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let out = Out::new(cli.json);
+    if let Command::Sync { watch: true } = cli.command {
+        // Opens the device only while it syncs, so other commands can use it meanwhile.
+        return crate::watch::run(&cli.device, &out).await;
+    }
     let dev = open(&cli.device).await?;
     let result = run_on(&dev, cli.command, &out).await;
     dev.close().await;
@@ -657,7 +666,7 @@ async fn run_on(dev: &Device, command: Command, out: &Out) -> anyhow::Result<()>
             )
             .await?
         }
-        Command::Sync => {
+        Command::Sync { .. } => {
             let s = dev.sync().await?;
             out.synced(&s);
             if let Some((id, why)) = s.failed.first() {

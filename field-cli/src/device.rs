@@ -160,7 +160,7 @@ impl Device {
         Ok(Actor::new(user, role, self.device_id().await?))
     }
 
-    async fn api_and_token(&self) -> anyhow::Result<(Api, String)> {
+    pub async fn api_and_token(&self) -> anyhow::Result<(Api, String)> {
         let not_in =
             || anyhow!("not logged in: run `field-cli login --server URL --user NAME` first");
         let server = self.store.get(SERVER).await?.ok_or_else(not_in)?;
@@ -170,7 +170,7 @@ impl Device {
 
     /// Trades the refresh token for new tokens (after days offline the access token has
     /// long expired; the refresh token lasts 30 days).
-    async fn refresh(&self, api: &Api) -> anyhow::Result<String> {
+    pub async fn refresh(&self, api: &Api) -> anyhow::Result<String> {
         let refresh = self
             .store
             .get(REFRESH)

@@ -8,6 +8,7 @@
 //! | `output` | text for people, JSON for scripts |
 //! | `bench` | the load generator |
 //! | `scenario` | sync scenarios (TOML) against a real server |
+//! | `watch` | `sync --watch`: the server's event stream, a sync on each event |
 
 pub mod api;
 pub mod bench;
@@ -15,3 +16,4 @@ pub mod cli;
 pub mod device;
 pub mod output;
 pub mod scenario;
+pub mod watch;

@@ -36,6 +36,10 @@
 //! assignee = "tech-b"
 //! ```
 //!
+//! Live push: `listen` opens a device's event stream (`GET /v1/events`) and waits for its
+//! first event; `wait_event` then waits for the next (`event`, default `sync`) within
+//! `timeout` (default 2 s); `no_event` checks that none comes within `timeout` (default 1 s).
+//!
 //! The service clock must be manual (`--clock manual`): the runner moves it and keeps every
 //! device's clock on service time (plus the device's `clock_skew`).
 
@@ -46,172 +50,16 @@ use std::process::{Child, Command, Stdio};
 
 use anyhow::{anyhow, bail, Context};
 use reqwest::Method;
-use serde::Deserialize;
 use serde_json::{json, Value};
 use sync_core::workorder::{ComplaintCategory, PartInput, PartPatch, PhotoKind, WorkOrder};
 
 use crate::cli::{parse_item, parse_time};
 use crate::device::Device;
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Scenario {
-    pub name: String,
-    #[serde(default)]
-    pub description: String,
-    #[serde(default)]
-    pub server: ServerSpec,
-    #[serde(default, rename = "user")]
-    pub users: Vec<UserSpec>,
-    #[serde(default, rename = "order")]
-    pub orders: Vec<OrderSpec>,
-    #[serde(default, rename = "device")]
-    pub devices: Vec<DeviceSpec>,
-    #[serde(default, rename = "step")]
-    pub steps: Vec<Step>,
-}
+mod events;
+mod spec;
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ServerSpec {
-    /// A service policy (TOML text) for the server.
-    pub policy: Option<String>,
-    /// Access-token lifetime, to let tokens expire within a scenario.
-    pub access_ttl_secs: Option<u32>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UserSpec {
-    pub id: String,
-    pub role: String,
-    #[serde(default)]
-    pub regions: Vec<String>,
-    #[serde(default)]
-    pub skills: Vec<String>,
-    #[serde(default = "five")]
-    pub capacity: i64,
-}
-
-fn five() -> i64 {
-    5
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OrderSpec {
-    pub id: String,
-    pub region: String,
-    #[serde(default)]
-    pub skills: Vec<String>,
-    #[serde(default = "normal")]
-    pub priority: String,
-    #[serde(default = "repair", rename = "type")]
-    pub service_type: String,
-    #[serde(default = "standard")]
-    pub tier: String,
-}
-
-fn normal() -> String {
-    "normal".into()
-}
-fn repair() -> String {
-    "repair".into()
-}
-fn standard() -> String {
-    "standard".into()
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DeviceSpec {
-    pub name: String,
-    pub user: String,
-    /// How far this device's clock is off service time, e.g. "+3h" or "-10m".
-    pub clock_skew: Option<String>,
-}
-
-/// One step. `op` says what; the other fields are its arguments.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Step {
-    pub op: String,
-    pub device: Option<String>,
-    pub job: Option<String>,
-    pub reason: Option<String>,
-    pub technician: Option<String>,
-    pub at: Option<String>,
-    pub cause: Option<String>,
-    pub items: Option<Vec<String>>,
-    pub sku: Option<String>,
-    pub qty: Option<u32>,
-    pub price_cents: Option<i64>,
-    /// Names a part line for later steps (`part_add`), or refers to one (`part_change`,
-    /// `part_remove`).
-    pub line: Option<String>,
-    pub serial: Option<String>,
-    pub text: Option<String>,
-    pub passed: Option<bool>,
-    pub fixed: Option<bool>,
-    pub name: Option<String>,
-    pub kind: Option<String>,
-    pub score: Option<u8>,
-    pub category: Option<String>,
-    pub urgent: Option<bool>,
-    /// `advance`: how far to move the service clock; `wait`: real seconds (at most 5).
-    pub by: Option<String>,
-    /// The step must fail with a message containing this.
-    pub fails_with: Option<String>,
-    // Expectations (`op = "expect"`).
-    pub status: Option<String>,
-    pub assignee: Option<String>,
-    pub accepted: Option<bool>,
-    pub converged: Option<Vec<String>>,
-    pub held_by: Option<Vec<String>>,
-    pub not_held_by: Option<Vec<String>>,
-    pub conflicts: Option<Vec<String>>,
-    pub open_conflicts: Option<usize>,
-    pub parts: Option<usize>,
-    pub photos: Option<usize>,
-    pub signature_intact: Option<bool>,
-    pub breaches: Option<Vec<String>>,
-    pub escalations: Option<Vec<String>>,
-    pub notes_contain: Option<Vec<String>>,
-    pub fixed_outcome: Option<bool>,
-    /// `sync`: how many images this sync must upload.
-    pub images_uploaded: Option<usize>,
-    pub appointment_by: Option<String>,
-    pub flagged: Option<Vec<String>>,
-}
-
-impl Scenario {
-    pub fn load(path: &Path) -> anyhow::Result<Scenario> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        toml::from_str(&text).map_err(|e| {
-            anyhow!(
-                "{}: {}",
-                path.display(),
-                e.to_string().lines().collect::<Vec<_>>().join(" ")
-            )
-        })
-    }
-
-    /// Environment for a server this scenario needs (`FIELDSYNC_*`), with the policy written
-    /// to `dir`.
-    pub fn server_env(&self, dir: &Path) -> anyhow::Result<Vec<(String, String)>> {
-        let mut env = vec![("FIELDSYNC_CLOCK".to_owned(), "manual".to_owned())];
-        if let Some(p) = &self.server.policy {
-            let file = dir.join("policy.toml");
-            std::fs::write(&file, p).context("writing the scenario's policy")?;
-            env.push(("FIELDSYNC_POLICY".into(), file.display().to_string()));
-        }
-        if let Some(t) = self.server.access_ttl_secs {
-            env.push(("FIELDSYNC_ACCESS_TTL_SECS".into(), t.to_string()));
-        }
-        Ok(env)
-    }
-}
+pub use spec::{DeviceSpec, OrderSpec, Scenario, ServerSpec, Step, UserSpec};
 
 /// A `field-server` the runner started; stopped when dropped.
 pub struct SpawnedServer {
@@ -306,6 +154,8 @@ struct Run<'a> {
     checks: usize,
     /// Photos made so far (each gets its own image).
     photos: std::cell::Cell<u8>,
+    /// Devices' open event streams (`listen`), by device name.
+    streams: BTreeMap<String, events::Listener>,
 }
 
 const UNREACHABLE: &str = "http://127.0.0.1:9";
@@ -535,6 +385,7 @@ impl Run<'_> {
                 .await?;
             }
             "expect" => self.expect(s).await?,
+            "listen" | "wait_event" | "no_event" => self.events_op(s).await?,
             _ => self.device_op(s).await?,
         }
         Ok(())
@@ -994,6 +845,7 @@ pub async fn run(
         dir: dir.to_owned(),
         checks: 0,
         photos: std::cell::Cell::new(0),
+        streams: BTreeMap::new(),
     };
     r.setup().await.context("setting up")?;
     for (i, step) in scenario.steps.iter().enumerate() {

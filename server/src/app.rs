@@ -59,6 +59,7 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
         let addr = listener.local_addr()?;
         let port = addr.port();
+        let events = crate::events::start(&db, &settings.database_url);
         let group = (db.backend == crate::db::Backend::Sqlite)
             .then(|| crate::db::group::GroupWriter::start(db.clone()));
         let state = web::Data::new(AppState {
@@ -76,6 +77,7 @@ impl Application {
             group,
             docs: crate::sync::cache::DocCache::new(crate::sync::cache::DEFAULT_CACHE_BYTES),
             sync_permits: tokio::sync::Semaphore::new(crate::sync::MAX_CONCURRENT_MERGES),
+            events,
         });
         if clock == ServiceClock::System {
             // On a manual clock passes run when asked (`POST /v1/admin/clock/tick`), so that
@@ -104,6 +106,7 @@ impl Application {
                 .configure(crate::admin::routes)
                 .configure(crate::workorders::routes)
                 .configure(crate::sync::routes)
+                .configure(crate::events::routes)
                 .configure(crate::blobs::routes)
                 .configure(crate::dispatch::api::routes)
                 .configure(crate::clock::api::routes)

@@ -7,6 +7,7 @@
 //! | `db` | storage on SQLite or PostgreSQL through sqlx; projections; sync states |
 //! | `auth` | argon2id passwords, JWT access tokens, rotating refresh tokens, the `AuthUser` extractor |
 //! | `sync` | `POST /v1/sync`: the batched sync protocol with per-role scope |
+//! | `events` | `GET /v1/events`: live push (server-sent events) telling devices when to sync |
 //! | `blobs` | photo and signature images: validated, stored once, thumbnailed, scoped |
 //! | `workorders` | intake, listing and reading work orders |
 //! | `admin` | users, regions, skills, parts catalogue |
@@ -28,6 +29,7 @@ pub mod config;
 pub mod db;
 pub mod dispatch;
 pub mod error;
+pub mod events;
 pub mod kpi;
 pub mod ops;
 pub mod policy;

@@ -33,6 +33,8 @@ pub struct AppState {
     pub sync_permits: tokio::sync::Semaphore,
     /// The password-hash limiter, login throttle and refresh grace of the auth endpoints.
     pub auth: crate::auth::AuthGuards,
+    /// Live push: open event streams and the changes to tell them about (`events`).
+    pub events: crate::events::Hub,
 }
 
 impl AppState {

@@ -13,6 +13,7 @@ mod clock;
 mod dispatch;
 mod durability;
 mod errors;
+mod events;
 mod logs;
 mod metrics;
 mod openapi;

@@ -38,6 +38,7 @@ const ENDPOINTS: &[(&str, &str, Access)] = &[
     ("get", "/v1/workorders", Access::Bearer),
     ("get", "/v1/workorders/{id}", Access::Bearer),
     ("post", "/v1/sync", Access::Bearer),
+    ("get", "/v1/events", Access::Bearer),
     ("put", "/v1/blobs/{hash}", Access::Bearer),
     ("get", "/v1/blobs/{hash}", Access::Bearer),
     ("get", "/v1/blobs/{hash}/thumbnail", Access::Bearer),

@@ -313,6 +313,7 @@ async fn resolve(
     .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;
+    crate::events::notify(&state, [crate::events::Change::doc(&row.wo_id)]);
     Ok(HttpResponse::Ok().json(row))
 }
 

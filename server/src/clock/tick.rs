@@ -120,6 +120,11 @@ async fn record_one(
         _ => None,
     };
     tx.commit().await?;
+    let taken_from = redispatched.as_ref().and(technician);
+    crate::events::notify(
+        state,
+        [crate::events::Change::doc(&wo_id).taken_from(taken_from)],
+    );
     if let Some(d) = redispatched {
         report.timed_out.push(wo_id.clone());
         report.redispatched.push(d);

@@ -195,6 +195,7 @@ async fn chunk(
         .map(|e| e.job.clone())
         .collect();
     let left_before = queue.len();
+    let decided_before = report.decisions.len();
     let mut tx = match state.db.backend {
         // As `Db::begin_write`: take SQLite's write lock at once.
         Backend::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await?,
@@ -243,6 +244,13 @@ async fn chunk(
     }
     let before_commit = started.elapsed();
     tx.commit().await?;
+    let decided = report.decisions[decided_before..]
+        .iter()
+        .filter(|d| d.technician.is_some() || d.escalated);
+    crate::events::notify(
+        state,
+        decided.map(|d| crate::events::Change::doc(&d.work_order)),
+    );
     let held = started.elapsed();
     metrics::histogram!(CHUNK_SECONDS).record(held.as_secs_f64());
     progress.chunks += 1;

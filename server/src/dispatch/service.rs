@@ -317,5 +317,6 @@ pub async fn redispatch_returned(
     let ctx = state.ctx(now);
     let decision = dispatch_loaded(&mut tx, doc, cause, &state.instance_id, &ctx).await?;
     tx.commit().await?;
+    crate::events::notify(state, [crate::events::Change::doc(id)]);
     Ok(Some(decision))
 }

@@ -47,6 +47,7 @@ pub const BEARER_JWT: &str = "bearer_jwt";
         crate::workorders::list,
         crate::workorders::get,
         crate::sync::sync_handler,
+        crate::events::events,
         crate::blobs::put_blob,
         crate::blobs::get_blob,
         crate::blobs::get_thumbnail,

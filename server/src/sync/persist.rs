@@ -38,7 +38,7 @@ pub struct Batch {
 /// requests (`db::group`), on PostgreSQL in the request's own. Outcomes may come back replaced
 /// by their slow-path versions.
 pub async fn commit(state: &AppState, mut batch: Batch) -> Result<(Batch, Committed), ApiError> {
-    match &state.group {
+    let done = match &state.group {
         Some(group) => group
             .write(move |conn| {
                 Box::pin(async move {
@@ -56,7 +56,21 @@ pub async fn commit(state: &AppState, mut batch: Batch) -> Result<(Batch, Commit
             tx.commit().await?;
             Ok((batch, done))
         }
+    };
+    // Live push, after the commit: the devices concerned by what this sync wrote.
+    if let Ok((b, _)) = &done {
+        crate::events::synced(
+            state,
+            &b.cx.device,
+            b.cx.role,
+            &b.cx.user,
+            b.outcomes
+                .iter()
+                .filter(|o| o.write.is_some())
+                .map(|o| o.id.as_str()),
+        );
     }
+    done
 }
 
 /// The writes of one request, inside a transaction the caller commits.

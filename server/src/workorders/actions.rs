@@ -60,11 +60,17 @@ async fn office_step(
         service::lock(&mut tx).await?;
     }
     let mut doc = load_for_office(&mut tx, state, user, id).await?;
+    // A dispatch step may take the job from its technician, whose devices must hear of it.
+    let taken_from = if dispatch { doc.view()?.assignee } else { None };
     op(&mut doc.wo, &actor(state, user), now)?;
     let view = doc
         .save(&mut tx, &user.id, &state.instance_id, &state.ctx(now))
         .await?;
     tx.commit().await?;
+    crate::events::notify(
+        state,
+        [crate::events::Change::doc(id).taken_from(taken_from)],
+    );
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -159,6 +165,10 @@ async fn assign(
     };
     service::log(&mut tx, &decision, now).await?;
     tx.commit().await?;
+    crate::events::notify(
+        &state,
+        [crate::events::Change::doc(&id).taken_from(before.assignee)],
+    );
     Ok(HttpResponse::Ok().json(AssignResult {
         work_order: view,
         warning,

@@ -132,6 +132,7 @@ async fn create(
         .view()
         .map_err(internal)?;
     tx.commit().await?;
+    crate::events::notify(&state, [crate::events::Change::doc(&id)]);
     Ok(HttpResponse::Created().json(view))
 }
 

@@ -1,0 +1,92 @@
+//! The endpoint: who is asking, what they listen for, where they resume from.
+
+use std::time::Duration;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use sync_core::workorder::Role;
+
+use super::hub::Audience;
+use super::stream::EventStream;
+use crate::auth::AuthUser;
+use crate::db::now_ms;
+use crate::error::{ApiError, ErrorBody};
+use crate::state::AppState;
+use crate::workorders::scope;
+
+/// Live push: a `text/event-stream` that says when to sync.
+#[utoipa::path(get, path = "/v1/events", tag = "sync", operation_id = "events",
+    params(("Last-Event-ID" = Option<String>, Header,
+        description = "The id of the last event received, to resume: a `sync` comes at once \
+            when something concerning the caller changed since (or when the id is unknown or \
+            too old). Without it the stream starts with a `sync`.")),
+    security(("bearer_jwt" = [])),
+    responses(
+        (status = 200, content_type = "text/event-stream", body = String, description =
+            "Server-sent events, each with an `id:` to resume from. `sync` (data \
+            `{\"reason\": \"changed\" | \"resume\"}`): a work order the caller holds or \
+            should hold changed (assigned or taken away, an office edit, a follow-up, a clock \
+            breach or escalation, another device's sync); run a sync. Changes within 150 ms \
+            are one event. A comment line (`:`) every 20 s keeps proxies from closing the \
+            stream. `refresh` (data `{\"expires_at\": <unix seconds>}`) ends the stream \
+            shortly before the access token expires: refresh the token and reconnect. \
+            The stream starts with `retry: 2000`: reconnect after errors with exponential \
+            backoff from 2 s and random jitter, never at a fixed interval."),
+        (status = 401, description = "`unauthorized`, `token_expired` or `account_disabled`.", body = ErrorBody),
+    ))]
+pub async fn events(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let now = now_ms();
+    let expires_at = token_expiry(&state, &req, now)?;
+    let audience = match user.role {
+        Role::Technician => Audience::Technician(user.id.clone()),
+        Role::Dispatcher => {
+            let mut conn = state.db.pool.acquire().await?;
+            Audience::Regions(scope::regions_of(&mut conn, &user.id).await?)
+        }
+        Role::System => {
+            return Err(ApiError::Forbidden(
+                "the system role has no event stream".into(),
+            ))
+        }
+        Role::Agent | Role::Manager | Role::Auditor | Role::Admin => Audience::Everyone,
+    };
+    let last = req
+        .headers()
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok());
+    let hub = &state.events;
+    let sub = hub.subscribe(audience, user.device.clone());
+    let missed = hub.missed(&sub, last);
+    let last_id = match last {
+        Some(l) if !missed => l,
+        _ => hub.latest(),
+    };
+    let remaining = Duration::from_millis(u64::try_from(expires_at * 1000 - now).unwrap_or(0));
+    let body = EventStream::new(sub, remaining, expires_at, last_id, missed);
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("cache-control", "no-cache"))
+        // nginx and others would otherwise buffer the stream.
+        .insert_header(("x-accel-buffering", "no"))
+        .body(body))
+}
+
+/// The access token's `exp` (Unix seconds). `AuthUser` already verified the token; this reads
+/// it again for the one claim the extractor does not keep.
+fn token_expiry(state: &AppState, req: &HttpRequest, now_ms: i64) -> Result<i64, ApiError> {
+    let token = req
+        .headers()
+        .get("authorization")
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .ok_or_else(|| ApiError::Unauthorized("missing Authorization: Bearer token".into()))?;
+    state
+        .jwt
+        .verify(token.trim(), now_ms / 1000)
+        .map(|c| c.exp)
+        .map_err(|e| ApiError::Unauthorized(format!("access token refused: {e}")))
+}
