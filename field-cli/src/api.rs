@@ -152,7 +152,7 @@ impl Api {
             .http
             .post(format!("{}/v1/sync", self.base))
             .bearer_auth(token)
-            .header("content-type", "application/octet-stream")
+            .header("content-type", sync_core::protocol::codec::CONTENT_TYPE)
             .body(body);
         let resp = self.send(req).await?;
         let bytes = resp.bytes().await.map_err(|e| self.unreachable(e))?;

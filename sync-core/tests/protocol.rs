@@ -14,7 +14,7 @@ use sync_core::protocol::testing::{put, Network, NetworkError, ServerError, Sync
 use sync_core::protocol::{
     decode_request, decode_response, encode_request, encode_response, heads_to_wire,
     validate_request, validate_response, DecodeError, DocChange, DocError, DocOffer, DocReply,
-    Limits, SyncRequest, SyncResponse,
+    Limits, OfferedHeads, PeerState, SyncRequest, SyncResponse,
 };
 
 const DEVICE: &str = "tech";
@@ -90,10 +90,12 @@ fn an_idle_device_with_200_documents_finishes_in_one_round_trip_with_an_empty_re
         "heads alone, no sync messages"
     );
     assert_eq!(stats.report.messages_received, 0);
-    // Header (6) and an empty document list (1): unchanged documents are left out.
+    // {"d": [], "v": 2}: unchanged documents are left out.
     assert_eq!(stats.response_bytes, 7);
-    // Header, `complete`, count (2), then id (1 + 8), one head (1 + 32), no message (1).
-    assert_eq!(stats.request_bytes, 6 + 1 + 2 + 200 * 43);
+    // {"c": true, "d": [200 offers], "v": 2}: map (1), "c" and its value (3), "d" and the
+    // array's length (4), "v" and 2 (3); each offer a map (1), "i" and the id (2 + 9),
+    // "k" and the heads key (2 + 9): 23 bytes for an 8-byte id.
+    assert_eq!(stats.request_bytes, 1 + 3 + 4 + 3 + 200 * 23);
     assert_eq!(net.server().changes_applied(), applied_before);
 }
 
@@ -350,12 +352,12 @@ fn a_garbage_sync_message_is_rejected_for_that_document_only() {
         docs: vec![
             DocOffer {
                 doc_id: doc_id(0),
-                heads: vec![[7; 32]],
+                heads: OfferedHeads::Full(vec![[7; 32]]),
                 message: Some(vec![0x42, 0xde, 0xad]),
             },
             DocOffer {
                 doc_id: doc_id(1),
-                heads: heads(&net, 1),
+                heads: OfferedHeads::Full(heads(&net, 1)),
                 message: None,
             },
         ],
@@ -386,7 +388,7 @@ fn offers(n: usize) -> SyncRequest {
         docs: (0..n)
             .map(|i| DocOffer {
                 doc_id: doc_id(i),
-                heads: vec![[1; 32]],
+                heads: OfferedHeads::Full(vec![[1; 32]]),
                 message: None,
             })
             .collect(),
@@ -503,7 +505,7 @@ fn too_many_heads_and_bad_ids_are_refused() {
         ..Limits::default()
     };
     let mut request = offers(1);
-    request.docs[0].heads = vec![[1; 32], [2; 32], [3; 32]];
+    request.docs[0].heads = OfferedHeads::Full(vec![[1; 32], [2; 32], [3; 32]]);
     let body = encode_request(&request).unwrap();
     assert!(matches!(
         decode_request(&body, &limits),
@@ -526,8 +528,17 @@ fn doc_id_strategy() -> impl Strategy<Value = String> {
     "[!-~]{1,128}"
 }
 
+/// Heads as the codec writes them: sorted and without duplicates.
 fn heads_strategy() -> impl Strategy<Value = Vec<[u8; 32]>> {
-    prop::collection::vec(prop::array::uniform32(any::<u8>()), 0..4)
+    prop::collection::btree_set(prop::array::uniform32(any::<u8>()), 0..4)
+        .prop_map(|set| set.into_iter().collect())
+}
+
+fn offered_heads_strategy() -> impl Strategy<Value = OfferedHeads> {
+    prop_oneof![
+        heads_strategy().prop_map(OfferedHeads::Full),
+        prop::array::uniform8(any::<u8>()).prop_map(OfferedHeads::Key),
+    ]
 }
 
 fn message_strategy() -> impl Strategy<Value = Vec<u8>> {
@@ -539,7 +550,10 @@ fn request_strategy() -> impl Strategy<Value = SyncRequest> {
         any::<bool>(),
         prop::collection::btree_map(
             doc_id_strategy(),
-            (heads_strategy(), prop::option::of(message_strategy())),
+            (
+                offered_heads_strategy(),
+                prop::option::of(message_strategy()),
+            ),
             0..8,
         ),
     )
@@ -587,11 +601,13 @@ fn response_strategy() -> impl Strategy<Value = SyncResponse> {
 }
 
 /// A decoder may accept mutated bytes (a flipped bit inside a head is still a head), but
-/// whatever it accepts must satisfy the limits.
+/// whatever it accepts must satisfy the limits and survive a round trip.
 fn check_request_decoding(bytes: &[u8]) {
     let limits = Limits::default();
     if let Ok(request) = decode_request(bytes, &limits) {
         assert_eq!(validate_request(&request, &limits), Ok(()));
+        let again = encode_request(&request).unwrap();
+        assert_eq!(decode_request(&again, &limits), Ok(request));
     }
 }
 
@@ -599,7 +615,16 @@ fn check_response_decoding(bytes: &[u8]) {
     let limits = Limits::default();
     if let Ok(response) = decode_response(bytes, &limits) {
         assert_eq!(validate_response(&response, &limits), Ok(()));
+        let again = encode_response(&response).unwrap();
+        assert_eq!(decode_response(&again, &limits), Ok(response));
     }
+}
+
+fn hex_bytes(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 proptest! {
@@ -608,35 +633,44 @@ proptest! {
     #[test]
     fn requests_round_trip_through_the_codec(request in request_strategy()) {
         let bytes = encode_request(&request).unwrap();
-        prop_assert_eq!(decode_request(&bytes, &Limits::default()), Ok(request));
+        let decoded = decode_request(&bytes, &Limits::default());
+        prop_assert_eq!(&decoded, &Ok(request));
+        // Deterministic: the decoded value encodes to the same bytes.
+        prop_assert_eq!(encode_request(&decoded.unwrap()).unwrap(), bytes);
     }
 
     #[test]
     fn responses_round_trip_through_the_codec(response in response_strategy()) {
         let bytes = encode_response(&response).unwrap();
-        prop_assert_eq!(decode_response(&bytes, &Limits::default()), Ok(response));
+        let decoded = decode_response(&bytes, &Limits::default());
+        prop_assert_eq!(&decoded, &Ok(response));
+        prop_assert_eq!(encode_response(&decoded.unwrap()).unwrap(), bytes);
     }
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
-        let limits = Limits::default();
-        // Without a valid header every input is refused.
-        if !bytes.starts_with(b"FSYQ") {
-            prop_assert!(decode_request(&bytes, &limits).is_err());
-        }
-        if !bytes.starts_with(b"FSYR") {
-            prop_assert!(decode_response(&bytes, &limits).is_err());
-        }
+        check_request_decoding(&bytes);
+        check_response_decoding(&bytes);
+        // A version 1 header is always told to upgrade.
+        let mut v1 = b"FSYQ".to_vec();
+        v1.extend_from_slice(&bytes);
+        let refused = matches!(
+            decode_request(&v1, &Limits::default()),
+            Err(DecodeError::LegacyVersion { supported: 2 })
+        );
+        prop_assert!(refused);
     }
 
     #[test]
-    fn arbitrary_bodies_behind_a_valid_header_never_panic(
+    fn arbitrary_entries_behind_a_valid_opening_never_panic(
         body in prop::collection::vec(any::<u8>(), 0..512),
     ) {
-        let mut request = b"FSYQ\x01\x00".to_vec();
+        // {"c": true, "d": [ ...arbitrary
+        let mut request = hex_bytes("a36163f5616484");
         request.extend_from_slice(&body);
         check_request_decoding(&request);
-        let mut response = b"FSYR\x01\x00".to_vec();
+        // {"d": [ ...arbitrary
+        let mut response = hex_bytes("a2616484");
         response.extend_from_slice(&body);
         check_response_decoding(&response);
     }
@@ -661,18 +695,10 @@ proptest! {
         position in any::<prop::sample::Index>(),
         bit in 0..8_u8,
     ) {
-        let limits = Limits::default();
         let mut bytes = encode_request(&request).unwrap();
         let at = position.index(bytes.len());
         bytes[at] ^= 1 << bit;
         check_request_decoding(&bytes);
-        let decoded = decode_request(&bytes, &limits);
-        let header_error_ok = match at {
-            0..=3 => matches!(decoded, Err(DecodeError::BadMagic { .. })),
-            4 | 5 => matches!(decoded, Err(DecodeError::UnsupportedVersion { .. })),
-            _ => true,
-        };
-        prop_assert!(header_error_ok, "flip at {} gave {:?}", at, decoded);
 
         let mut bytes = encode_response(&response).unwrap();
         let at = position.index(bytes.len());
@@ -713,10 +739,10 @@ proptest! {
         }
         let offer = DocOffer {
             doc_id: "wo-1".into(),
-            heads: vec![[9; 32]],
+            heads: OfferedHeads::Full(vec![[9; 32]]),
             message: Some(message),
         };
-        let mut state = sync::State::new();
+        let mut state = PeerState::new();
         match respond(&mut server, &mut state, &offer) {
             Ok(done) => prop_assert_eq!(done.reply.doc_id, "wo-1"),
             Err(error) => {
@@ -740,10 +766,10 @@ proptest! {
         message.extend(rest);
         let offer = DocOffer {
             doc_id: "wo-1".into(),
-            heads: vec![[9; 32]],
+            heads: OfferedHeads::Full(vec![[9; 32]]),
             message: Some(message),
         };
-        let mut state = sync::State::new();
+        let mut state = PeerState::new();
         if let Err(error) = respond(&mut server, &mut state, &offer) {
             prop_assert_eq!(error.doc_id(), "wo-1");
         }

@@ -113,7 +113,7 @@ tests::on_each_backend! {
         let response = tokio::task::spawn_blocking(move || {
             let mut conn = std::net::TcpStream::connect(&addr).unwrap();
             let head = format!(
-                "POST /v1/sync HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                "POST /v1/sync HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/cbor\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                 body.len()
             );
             conn.write_all(head.as_bytes()).unwrap();

@@ -5,7 +5,8 @@ use tests::TestServer;
 
 use crate::BIN;
 
-async fn assert_json_error(r: reqwest::Response, status: u16, code: &str) {
+/// Checks the status and the JSON error body, and returns the body.
+async fn assert_json_error(r: reqwest::Response, status: u16, code: &str) -> Value {
     assert_eq!(r.status().as_u16(), status);
     let body: Value = r.json().await.expect("a JSON body");
     assert_eq!(body["error"], code, "{body}");
@@ -13,6 +14,7 @@ async fn assert_json_error(r: reqwest::Response, status: u16, code: &str) {
         body["message"].as_str().is_some_and(|m| !m.is_empty()),
         "{body}"
     );
+    body
 }
 
 tests::on_each_backend! {
@@ -118,6 +120,7 @@ tests::on_each_backend! {
             s.http
                 .post(s.url("/v1/sync"))
                 .bearer_auth(&tech)
+                .header("content-type", "application/cbor")
                 .body(body)
                 .send()
         };
@@ -127,6 +130,24 @@ tests::on_each_backend! {
             "bad_sync_body",
         )
         .await;
+        // A protocol version 1 (postcard) body is told to upgrade, whatever its media type.
+        let v1 = b"FSYQ\x01\x00\x01\x00".to_vec();
+        for media in ["application/octet-stream", "application/cbor"] {
+            let r = s
+                .http
+                .post(s.url("/v1/sync"))
+                .bearer_auth(&tech)
+                .header("content-type", media)
+                .body(v1.clone())
+                .send()
+                .await
+                .unwrap();
+            let body = assert_json_error(r, 400, "protocol_upgrade_required").await;
+            assert!(body["message"].as_str().unwrap().contains("upgrade the client"), "{body}");
+        }
+        // A CBOR body from another version is told to upgrade too: {"c": true, "d": [], "v": 3}.
+        let v3 = vec![0xa3, 0x61, 0x63, 0xf5, 0x61, 0x64, 0x80, 0x61, 0x76, 0x03];
+        assert_json_error(post(v3).await.unwrap(), 400, "protocol_upgrade_required").await;
         let valid = sync_core::protocol::encode_request(&sync_core::protocol::SyncRequest {
             complete: true,
             docs: vec![],
@@ -146,11 +167,24 @@ tests::on_each_backend! {
             .http
             .post(s.url("/v1/sync"))
             .bearer_auth(&no_device)
-            .body(valid)
+            .header("content-type", "application/cbor")
+            .body(valid.clone())
             .send()
             .await
             .unwrap();
         assert_json_error(r, 403, "forbidden").await;
+        // A valid body without its media type is a 415 that names it.
+        let r = s
+            .http
+            .post(s.url("/v1/sync"))
+            .bearer_auth(&tech)
+            .header("content-type", "application/octet-stream")
+            .body(valid)
+            .send()
+            .await
+            .unwrap();
+        let body = assert_json_error(r, 415, "unsupported_media_type").await;
+        assert!(body["message"].as_str().unwrap().contains("application/cbor"), "{body}");
     }
 }
 
@@ -220,11 +254,11 @@ tests::on_each_backend! {
         let r = s
             .post(&admin, "/v1/admin/users", &json!({"id": "t1", "role": "technician", "password": "long-enough-pw", "regions": ["south"]}))
             .await;
-        assert_json_error(r, 400, "unknown_region").await;
+        assert_json_error(r, 409, "unknown_region").await;
         let r = s
             .post(&admin, "/v1/admin/users", &json!({"id": "t1", "role": "technician", "password": "long-enough-pw", "regions": ["north"], "skills": ["fridges"]}))
             .await;
-        assert_json_error(r, 400, "unknown_skill").await;
+        assert_json_error(r, 409, "unknown_skill").await;
         s.add_user(&admin, "tech-a", "technician", &["north"], &["ovens"])
             .await;
 

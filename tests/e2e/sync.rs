@@ -216,6 +216,7 @@ tests::on_each_backend! {
                 .http
                 .post(s.url("/v1/sync"))
                 .bearer_auth(&disp.token)
+                .header("content-type", "application/cbor")
                 .body(body.clone())
                 .send()
                 .await

@@ -87,6 +87,7 @@ impl Device {
                 .http
                 .post(server.url("/v1/sync"))
                 .bearer_auth(&self.token)
+                .header("content-type", "application/cbor")
                 .body(body)
                 .send()
                 .await

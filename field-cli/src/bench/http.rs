@@ -108,7 +108,7 @@ impl Http {
             .client
             .post(format!("{}/v1/sync", self.base))
             .bearer_auth(token)
-            .header("content-type", "application/octet-stream")
+            .header("content-type", sync_core::protocol::codec::CONTENT_TYPE)
             .body(body)
             .send()
             .await

@@ -1,14 +1,14 @@
 //! Per (device, document) Automerge sync states: the server keeps no session in memory.
 
-use automerge::sync;
 use sqlx::AnyConnection;
+use sync_core::protocol::PeerState;
 
 /// Whether the device was ever given the document (it then holds a state row).
 pub async fn get(
     conn: &mut AnyConnection,
     device: &str,
     doc: &str,
-) -> sqlx::Result<Option<sync::State>> {
+) -> sqlx::Result<Option<PeerState>> {
     let bytes: Option<Vec<u8>> =
         sqlx::query_scalar("SELECT state FROM sync_states WHERE device_id = $1 AND doc_id = $2")
             .bind(device)
@@ -16,7 +16,7 @@ pub async fn get(
             .fetch_optional(conn)
             .await?;
     // An undecodable state only costs extra rounds: start afresh.
-    Ok(bytes.map(|b| sync::State::decode(&b).unwrap_or_default()))
+    Ok(bytes.map(|b| PeerState::decode(&b).unwrap_or_default()))
 }
 
 /// Ids of the documents this device holds (has been given and not told to drop).
@@ -31,7 +31,7 @@ pub async fn put(
     conn: &mut AnyConnection,
     device: &str,
     doc: &str,
-    state: &sync::State,
+    state: &PeerState,
 ) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO sync_states (device_id, doc_id, state) VALUES ($1, $2, $3)
@@ -50,7 +50,7 @@ pub async fn get_many(
     conn: &mut AnyConnection,
     device: &str,
     ids: &[String],
-) -> sqlx::Result<std::collections::HashMap<String, sync::State>> {
+) -> sqlx::Result<std::collections::HashMap<String, PeerState>> {
     let mut out = std::collections::HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(crate::db::MAX_BINDS) {
         let sql = format!(
@@ -63,7 +63,7 @@ pub async fn get_many(
         }
         for (id, bytes) in q.fetch_all(&mut *conn).await? {
             // An undecodable state only costs extra rounds: start afresh.
-            out.insert(id, sync::State::decode(&bytes).unwrap_or_default());
+            out.insert(id, PeerState::decode(&bytes).unwrap_or_default());
         }
     }
     Ok(out)

@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
-use automerge::{sync, ReadDoc};
+use automerge::ReadDoc;
 use sync_core::protocol::ingest::{ingest, IngestError};
-use sync_core::protocol::{self, server as proto, DocChange, DocReply};
+use sync_core::protocol::{self, server as proto, DocChange, DocReply, PeerState};
 use sync_core::workorder::upload::Uploader;
 use sync_core::workorder::{EventKind, Role, Status};
 
@@ -104,13 +104,15 @@ pub fn one(input: Input, cx: &Cx) -> DocOutcome {
         declined: false,
         offset: None,
     };
+    // The device's exact heads, when its offer states them or their key resolves.
+    let known_heads = proto::known_device_heads(&offered.offer.heads, &doc.get_heads(), &state);
     let ingested = match ingest(&mut doc, &mut state, &offered.offer, cx.uploader()) {
         Ok(i) => i,
         Err(IngestError::Sync(e)) => {
             tracing::warn!(doc = %id, device = %cx.device, error = %e, "sync message refused");
             outcome.complete = false;
             if e.resets_sync_state() {
-                outcome.state = StateAction::Put(sync::State::new().encode());
+                outcome.state = StateAction::Put(PeerState::new().encode());
             }
             outcome.reply = Some(e.to_reply());
             return outcome;
@@ -121,7 +123,7 @@ pub fn one(input: Input, cx: &Cx) -> DocOutcome {
         }) => {
             tracing::warn!(doc = %id, device = %cx.device, user = %cx.user, %reason, "upload refused");
             outcome.complete = false;
-            outcome.state = StateAction::Put(sync::State::new().encode());
+            outcome.state = StateAction::Put(PeerState::new().encode());
             outcome.reply = Some(DocReply {
                 doc_id: id,
                 change: DocChange::Rejected {
@@ -134,11 +136,10 @@ pub fn one(input: Input, cx: &Cx) -> DocOutcome {
             return outcome;
         }
     };
-    let offered_hashes = offered.offer.change_hashes();
-    // Whether we now hold every head the device offered (its whole history).
-    let holds_offer = offered_hashes
-        .iter()
-        .all(|h| doc.get_change_by_hash(h).is_some());
+    // Whether we now hold every head the device has (its whole history).
+    let holds_offer = known_heads
+        .as_ref()
+        .is_some_and(|heads| heads.iter().all(|h| doc.get_change_by_hash(h).is_some()));
     let r = ingested.responded;
     let mut still_visible = offered.visible;
     if let Some(acc) = ingested.accepted {
@@ -184,7 +185,7 @@ pub fn one(input: Input, cx: &Cx) -> DocOutcome {
         let mut gone = proto::removed(&id, "reassigned: no longer yours");
         // We hold the device's heads: deleting its copy loses nothing.
         if holds_offer {
-            gone.heads = protocol::heads_to_wire(&offered_hashes);
+            gone.heads = protocol::heads_to_wire(known_heads.as_deref().unwrap_or_default());
         }
         outcome.reply = Some(gone);
     } else {
@@ -206,7 +207,7 @@ pub fn one(input: Input, cx: &Cx) -> DocOutcome {
 /// Pushes a document the device may see but did not offer.
 fn add(a: ToAdd) -> DocOutcome {
     let mut doc = a.doc;
-    let mut state = sync::State::new();
+    let mut state = PeerState::new();
     let (reply, state) = match proto::added(&mut doc, &mut state, &a.id) {
         Ok(reply) => (reply, StateAction::Put(state.encode())),
         Err(e) => (e.to_reply(), StateAction::Keep),

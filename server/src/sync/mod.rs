@@ -3,7 +3,7 @@
 //!
 //! | step | where | what |
 //! | --- | --- | --- |
-//! | decode | `sync_core::protocol::decode_request` | bytes to a request, under limits |
+//! | decode | `sync_core::protocol::decode_request` | CBOR bytes to a request, under limits |
 //! | queue | [`MAX_CONCURRENT_MERGES`] permits | at most a few requests hold documents at once |
 //! | triage by scope | [`read::plan`] | what the device may see; the heads pre-filter |
 //! | load | [`read::load`] | documents (hot ones from [`cache`]), sync states, field times, clocks |
@@ -26,7 +26,8 @@ mod read;
 
 use std::time::{Duration, Instant};
 
-use actix_web::{web, HttpResponse};
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
 use sync_core::protocol::{self, DocReply, Limits, SyncResponse};
 
 use crate::auth::AuthUser;
@@ -64,20 +65,24 @@ fn limits() -> Limits {
     path = "/v1/sync",
     tag = "sync",
     operation_id = "sync",
-    request_body(content = SyncRequestBody, content_type = "application/octet-stream",
-        description = "An encoded `SyncRequest`: magic `FSYQ`, u16 version, postcard."),
+    request_body(content = SyncRequestBody, content_type = "application/cbor",
+        description = "A sync request in CBOR, protocol version 2 (docs/PROTOCOL.md)."),
     security(("bearer_jwt" = [])),
     responses(
-        (status = 200, description = "An encoded `SyncResponse`: magic `FSYR`, u16 version, postcard. \
+        (status = 200, description = "A sync response in CBOR, protocol version 2 (docs/PROTOCOL.md). \
             Everything the request changed is committed before this answer.",
-            body = SyncResponseBody, content_type = "application/octet-stream"),
-        (status = 400, description = "`bad_sync_body`: the body is not a valid encoded `SyncRequest` \
-            (wrong magic or version, truncated, trailing bytes, or over a protocol limit).", body = ErrorBody),
+            body = SyncResponseBody, content_type = "application/cbor"),
+        (status = 400, description = "`bad_sync_body`: the body is not a valid sync request \
+            (malformed CBOR, a missing, unknown or repeated key, trailing bytes, or over a protocol \
+            limit); `protocol_upgrade_required`: a version 1 (postcard) body or another version: \
+            the client must be upgraded.", body = ErrorBody),
         (status = 401, description = "`unauthorized`: no, a malformed or a refused access token; \
             `token_expired`: refresh the access token.", body = ErrorBody),
         (status = 403, description = "`forbidden`: the access token is not bound to a device; \
             log in with a `device_id`.", body = ErrorBody),
         (status = 413, description = "`body_too_large`: the body exceeds 16 MiB.", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: the body is not sent as \
+            `Content-Type: application/cbor`.", body = ErrorBody),
         (status = 500, description = "`internal`: the server failed; the cause is logged and nothing \
             of the request is committed.", body = ErrorBody),
     )
@@ -85,12 +90,12 @@ fn limits() -> Limits {
 async fn sync_handler(
     state: web::Data<AppState>,
     user: AuthUser,
+    http: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let mut steps = Steps::start();
     let device = user.device()?.to_owned();
-    let request = protocol::decode_request(&body, &limits())
-        .map_err(|e| ApiError::bad("bad_sync_body", e.to_string()))?;
+    let request = decode(&http, &body)?;
     drop(body);
     let docs = request.docs.len() as u64;
     steps.done("decode");
@@ -171,8 +176,46 @@ async fn sync_handler(
         metrics::counter!("fieldsync_sync_write_retries_total").increment(committed.retried as u64);
     }
     Ok(HttpResponse::Ok()
-        .content_type("application/octet-stream")
+        .content_type(protocol::codec::CONTENT_TYPE)
         .body(body))
+}
+
+/// The decode step: a CBOR body (protocol v2) under the protocol's limits. A version 1
+/// (postcard) body is told to upgrade, whatever its media type.
+fn decode(http: &HttpRequest, body: &[u8]) -> Result<protocol::SyncRequest, ApiError> {
+    use protocol::codec::{is_legacy_body, CONTENT_TYPE};
+    if is_legacy_body(body) {
+        return Err(ApiError::bad(
+            "protocol_upgrade_required",
+            protocol::DecodeError::LegacyVersion {
+                supported: protocol::PROTOCOL_VERSION,
+            }
+            .to_string(),
+        ));
+    }
+    let media = http
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::trim);
+    if !media.is_some_and(|m| m.eq_ignore_ascii_case(CONTENT_TYPE)) {
+        return Err(ApiError::Status {
+            status: 415,
+            code: "unsupported_media_type",
+            message: format!(
+                "a sync body is CBOR: send it with Content-Type: {CONTENT_TYPE} \
+                 (docs/PROTOCOL.md), not {}",
+                media.unwrap_or("no Content-Type")
+            ),
+        });
+    }
+    protocol::decode_request(body, &limits()).map_err(|e| match e {
+        protocol::DecodeError::UnsupportedVersion { .. } => {
+            ApiError::bad("protocol_upgrade_required", e.to_string())
+        }
+        other => ApiError::bad("bad_sync_body", other.to_string()),
+    })
 }
 
 /// The time each step of one request took, recorded as `fieldsync_sync_step_seconds{step}`.

@@ -6,9 +6,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use automerge::{sync, Automerge, ReadDoc};
+use automerge::{Automerge, ReadDoc};
 use sqlx::AnyConnection;
-use sync_core::protocol::{self, server as proto, DocOffer, DocReply, SyncRequest};
+use sync_core::protocol::{self, server as proto, DocOffer, DocReply, PeerState, SyncRequest};
 
 use super::cache::{self, DocCache};
 use crate::auth::AuthUser;
@@ -98,12 +98,13 @@ pub async fn plan(
             plan.replies.push(proto::removed(&id, "no such work order"));
             continue;
         };
-        if offer.message.is_none() && row.heads == db::docs::heads_text(&offer.change_hashes()) {
+        let stored = db::docs::parse_heads(&row.heads);
+        if offer.message.is_none() && offer.heads.matches(&stored) {
             // Equal heads, nothing to send: the document is not even loaded.
             if !still_visible {
                 let mut gone = proto::removed(&id, "reassigned: no longer yours");
                 // We hold exactly what the device holds: deleting its copy loses nothing.
-                gone.heads = offer.heads.clone();
+                gone.heads = protocol::heads_to_wire(&stored);
                 plan.replies.push(gone);
                 plan.forget.push(id);
             }
@@ -126,7 +127,7 @@ pub struct Input {
     pub doc: Automerge,
     /// Estimated memory of `doc` (for the cache).
     pub weight: u64,
-    pub state: sync::State,
+    pub state: PeerState,
     /// Field times already recorded for its events.
     pub times: HashMap<String, i64>,
     /// Its stored clock rows.
@@ -226,7 +227,7 @@ pub async fn load(
     }
     let mut removed = Vec::with_capacity(plan.remove.len());
     for offer in std::mem::take(&mut plan.remove) {
-        removed.push(removal(conn, &offer).await?);
+        removed.push(removal(conn, device, &offer).await?);
         plan.forget.push(offer.doc_id);
     }
     Ok(Loaded {
@@ -239,17 +240,25 @@ pub async fn load(
 /// The `Removed` reply for an offered document the device may not see. It names the
 /// device's heads when the server holds each of them, so that the device deletes its copy
 /// only when nothing on it would be lost (a rare path: the document is loaded to check).
-async fn removal(conn: &mut AnyConnection, offer: &DocOffer) -> Result<DocReply, ApiError> {
+async fn removal(
+    conn: &mut AnyConnection,
+    device: &str,
+    offer: &DocOffer,
+) -> Result<DocReply, ApiError> {
     let mut gone = proto::removed(&offer.doc_id, "not visible to this user");
-    let offered = offer.change_hashes();
-    if !offered.is_empty() {
-        if let Some(doc) = db::docs::load(conn, &offer.doc_id)
-            .await
-            .map_err(ApiError::Internal)?
-        {
-            if offered.iter().all(|h| doc.get_change_by_hash(h).is_some()) {
-                gone.heads = protocol::heads_to_wire(&offered);
-            }
+    let Some(doc) = db::docs::load(conn, &offer.doc_id)
+        .await
+        .map_err(ApiError::Internal)?
+    else {
+        return Ok(gone);
+    };
+    let state = db::sync_state::get(conn, device, &offer.doc_id)
+        .await?
+        .unwrap_or_default();
+    let known = proto::known_device_heads(&offer.heads, &doc.get_heads(), &state);
+    if let Some(heads) = known.filter(|heads| !heads.is_empty()) {
+        if heads.iter().all(|h| doc.get_change_by_hash(h).is_some()) {
+            gone.heads = protocol::heads_to_wire(&heads);
         }
     }
     Ok(gone)

@@ -41,9 +41,10 @@
 //!
 //! # Rounds
 //!
-//! The first request offers every document (`complete = true`): its heads always, and a
-//! sync message only when the document has changes the server has not acknowledged
-//! (heads ≠ shared heads). That message is generated from a state primed with the shared
+//! The first request offers every document (`complete = true`). A document with nothing
+//! unacknowledged (heads = shared heads) is offered by the 8-byte key of its heads alone
+//! ([`super::heads_key`]); one with changes the server has not acknowledged by its full
+//! heads and a sync message. That message is generated from a state primed with the shared
 //! heads (see `prime.rs`), so it already carries every unacknowledged change. Follow-up
 //! requests offer only the documents whose heads still differ from the server's, each
 //! with whatever [`SyncDoc::generate_sync_message`] has to say.
@@ -75,9 +76,9 @@ use super::guard::{decode_message, guard};
 use super::prime::{assume_peer_at, new_changes};
 use super::wire::same_heads;
 use super::{
-    heads_to_wire, validate_doc_id, AddedDoc, ClientDocError, ClientError, DocChange, DocOffer,
-    DocReply, FailedDoc, Limits, RejectedDoc, RemovedDoc, RoundReport, SyncReport, SyncRequest,
-    SyncResponse,
+    heads_key, heads_to_wire, validate_doc_id, AddedDoc, ClientDocError, ClientError, DocChange,
+    DocOffer, DocReply, FailedDoc, Limits, OfferedHeads, RejectedDoc, RemovedDoc, RoundReport,
+    SyncReport, SyncRequest, SyncResponse,
 };
 
 /// Default bound on the rounds of one session; convergence normally takes one.
@@ -222,9 +223,13 @@ impl ClientSync {
                 (false, self.follow_up_offers(docs, &index)?)
             }
         };
+        // The heads each offer stands for (an idle offer carries only their key).
         self.offered = offers
             .iter()
-            .map(|offer| (offer.doc_id.clone(), offer.change_hashes()))
+            .filter_map(|offer| {
+                let i = *index.get(offer.doc_id.as_str())?;
+                Some((offer.doc_id.clone(), docs[i].doc.get_heads()))
+            })
             .collect();
         self.report.docs_offered += offers.len();
         for message in offers.iter().filter_map(|offer| offer.message.as_ref()) {
@@ -364,18 +369,22 @@ impl ClientSync {
         for doc in docs.iter_mut() {
             reset_to_persisted(doc.state);
             let heads = doc.doc.get_heads();
-            let message = if same_heads(&heads, &doc.state.shared_heads) {
-                // Nothing unacknowledged: the heads alone let the server skip the document
-                // or send what it has.
-                None
+            let offer = if same_heads(&heads, &doc.state.shared_heads) {
+                // Nothing unacknowledged: the key of the heads lets the server skip the
+                // document or send what it has.
+                DocOffer {
+                    doc_id: doc.id.to_owned(),
+                    heads: OfferedHeads::Key(heads_key(&heads)),
+                    message: None,
+                }
             } else {
-                self.first_message(doc)
+                DocOffer {
+                    doc_id: doc.id.to_owned(),
+                    heads: OfferedHeads::Full(heads_to_wire(&heads)),
+                    message: self.first_message(doc),
+                }
             };
-            offers.push(DocOffer {
-                doc_id: doc.id.to_owned(),
-                heads: heads_to_wire(&heads),
-                message,
-            });
+            offers.push(offer);
         }
         offers
     }
@@ -427,7 +436,7 @@ impl ClientSync {
                 .map(sync::Message::encode);
             offers.push(DocOffer {
                 doc_id: doc_id.clone(),
-                heads: heads_to_wire(&doc.doc.get_heads()),
+                heads: OfferedHeads::Full(heads_to_wire(&doc.doc.get_heads())),
                 message,
             });
         }
@@ -547,7 +556,7 @@ mod tests {
     /// Answers a request the way a server would, for one document held by the server.
     fn serve(
         server: &mut Automerge,
-        state: &mut sync::State,
+        state: &mut crate::protocol::PeerState,
         request: &SyncRequest,
     ) -> SyncResponse {
         let docs = request
@@ -573,7 +582,10 @@ mod tests {
         assert!(request.complete);
         assert_eq!(request.docs.len(), 1);
         assert_eq!(request.docs[0].message, None);
-        assert_eq!(request.docs[0].heads, heads_to_wire(&doc.get_heads()));
+        assert_eq!(
+            request.docs[0].heads,
+            OfferedHeads::Key(heads_key(&doc.get_heads()))
+        );
     }
 
     #[test]
@@ -584,7 +596,7 @@ mod tests {
         let mut state = sync::State::new();
         state.shared_heads = device.get_heads();
         put(&mut device, 2);
-        let mut server_state = sync::State::new();
+        let mut server_state = crate::protocol::PeerState::new();
 
         let mut session = ClientSync::new();
         let mut docs = [ClientDoc::new("wo-1", &mut device, &mut state)];
@@ -606,7 +618,7 @@ mod tests {
     fn pushed_documents_are_created_with_the_session_actor() {
         let mut server = Automerge::new();
         put(&mut server, 7);
-        let mut server_state = sync::State::new();
+        let mut server_state = crate::protocol::PeerState::new();
         let reply = added(&mut server, &mut server_state, "wo-7").unwrap();
 
         let actor = ActorId::from([9; 16]);

@@ -18,32 +18,26 @@ pub enum DecodeError {
         /// The body's length, in bytes.
         got: usize,
     },
-    /// The body is shorter than the 6-byte header (magic and version).
-    #[error("body is {got} bytes, too short for the {needed}-byte header")]
-    Truncated {
-        /// Bytes needed for the header.
-        needed: usize,
-        /// The body's length, in bytes.
-        got: usize,
-    },
-    /// The body does not start with the expected magic bytes: it is not a fieldsync body,
-    /// or it is a response where a request was expected (or the reverse).
-    #[error("bad magic bytes {got:02x?}, expected {expected:02x?}")]
-    BadMagic {
-        /// The magic this decoder expects.
-        expected: [u8; 4],
-        /// The first four bytes found.
-        got: [u8; 4],
+    /// The body is a protocol version 1 body (postcard, opening with the magic bytes
+    /// `FSYQ` or `FSYR`), which this side no longer speaks.
+    #[error(
+        "this is a sync protocol version 1 (postcard) body; this side speaks version {supported} \
+         (CBOR, docs/PROTOCOL.md): upgrade the client"
+    )]
+    LegacyVersion {
+        /// The version this side speaks.
+        supported: u16,
     },
     /// The body was written with a wire version this decoder does not know.
     #[error("wire version {got} is not supported (this side speaks version {supported})")]
     UnsupportedVersion {
         /// The version in the body.
-        got: u16,
+        got: u64,
         /// The version this side speaks.
         supported: u16,
     },
-    /// The body is not a valid postcard encoding of the expected type.
+    /// The body is not a valid CBOR encoding of the expected message: a missing, unknown,
+    /// repeated or mistyped field, an indefinite length, a truncated item.
     #[error("malformed body: {0}")]
     Malformed(String),
     /// Bytes remain after the encoded value.
@@ -110,9 +104,9 @@ pub enum DecodeError {
 /// Why a request or response could not be encoded.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum EncodeError {
-    /// The serializer failed (it cannot for the protocol's types; kept so that encoding
-    /// never panics).
-    #[error("could not serialize the body: {0}")]
+    /// The encoder failed (it cannot when writing to memory; kept so that encoding never
+    /// panics).
+    #[error("could not encode the body: {0}")]
     Serialize(String),
 }
 
@@ -128,18 +122,16 @@ mod tests {
                 "body is 11 bytes, more than the limit of 10",
             ),
             (
-                DecodeError::BadMagic {
-                    expected: *b"FSYQ",
-                    got: [0, 1, 2, 255],
-                },
-                "bad magic bytes [00, 01, 02, ff], expected [46, 53, 59, 51]",
+                DecodeError::LegacyVersion { supported: 2 },
+                "this is a sync protocol version 1 (postcard) body; this side speaks version 2 \
+                 (CBOR, docs/PROTOCOL.md): upgrade the client",
             ),
             (
                 DecodeError::UnsupportedVersion {
                     got: 9,
-                    supported: 1,
+                    supported: 2,
                 },
-                "wire version 9 is not supported (this side speaks version 1)",
+                "wire version 9 is not supported (this side speaks version 2)",
             ),
             (
                 DecodeError::DocMessageTooLarge {

@@ -5,11 +5,10 @@
 //! This is the step of the sync pipeline that takes untrusted bytes into a stored document,
 //! so it is also what the fuzzer drives.
 
-use automerge::sync;
 use automerge::{Automerge, ChangeHash};
 
 use super::server::{respond, Responded};
-use super::{DocError, DocOffer};
+use super::{DocError, DocOffer, PeerState};
 use crate::workorder::upload::{self, UploadRefused, Uploader};
 use crate::workorder::{Event, View};
 
@@ -51,7 +50,7 @@ pub enum IngestError {
 /// Applies `offer` to `doc` as [`respond`] does, then checks and folds what arrived.
 pub fn ingest(
     doc: &mut Automerge,
-    state: &mut sync::State,
+    state: &mut PeerState,
     offer: &DocOffer,
     who: Uploader<'_>,
 ) -> Result<Ingested, IngestError> {
@@ -76,7 +75,7 @@ pub fn ingest(
             accepted: Some(accepted),
         }),
         Err(reason) => {
-            *state = sync::State::new();
+            *state = PeerState::new();
             Err(IngestError::Refused {
                 heads_before: responded.heads_before,
                 reason: Box::new(reason),

@@ -9,7 +9,7 @@
 //! | file | concept |
 //! | --- | --- |
 //! | `wire.rs` | [`SyncRequest`], [`SyncResponse`] and their entries |
-//! | `codec.rs` | versioned binary encoding, strict decoding under [`Limits`] |
+//! | `codec/` | the CBOR wire format (docs/PROTOCOL.md), strict decoding under [`Limits`] |
 //! | `client.rs` | the device side: [`ClientSync`] |
 //! | `server.rs` | the server side: [`server::respond`], [`server::added`], [`server::removed`] |
 //! | `testing/` | a deterministic in-memory network running both sides through the codec |
@@ -84,7 +84,6 @@
 //! assert_eq!(bob.get(ROOT, "status").unwrap().unwrap().0.as_str(), Some("on_site"));
 //! ```
 
-mod bytes_serde;
 pub mod client;
 mod client_report;
 pub mod codec;
@@ -94,6 +93,7 @@ mod doc_id;
 mod guard;
 pub mod ingest;
 mod limits;
+mod peer_state;
 mod prime;
 pub mod server;
 pub mod testing;
@@ -110,8 +110,9 @@ pub use decode_error::{DecodeError, EncodeError};
 pub use doc_error::DocError;
 pub use doc_id::{validate_doc_id, DocIdError};
 pub use limits::Limits;
+pub use peer_state::{PeerState, PeerStateError};
 pub use validate::{validate_request, validate_response};
 pub use wire::{
-    heads_from_wire, heads_to_wire, DocChange, DocOffer, DocReply, Head, SyncRequest, SyncResponse,
-    PROTOCOL_VERSION,
+    heads_from_wire, heads_key, heads_to_wire, DocChange, DocOffer, DocReply, Head, HeadsKey,
+    OfferedHeads, SyncRequest, SyncResponse, HEADS_KEY_LEN, PROTOCOL_VERSION,
 };

@@ -1,7 +1,7 @@
 //! The server side: answering one request, one document at a time.
 //!
 //! The server keeps no session between requests. For each (device, document) pair it
-//! persists the [`sync::State::encode`] bytes, decodes them for each request and persists
+//! persists the [`PeerState::encode`] bytes, decodes them for each request and persists
 //! the state again after [`respond`] or [`added`] (only when [`Responded::state_changed`]).
 //!
 //! A request is handled as:
@@ -35,7 +35,9 @@ use automerge::{Automerge, AutomergeError, ChangeHash, ReadDoc};
 use super::guard::{decode_message, guard};
 use super::prime::{assume_peer_at, new_changes};
 use super::wire::same_heads;
-use super::{heads_to_wire, DocChange, DocError, DocOffer, DocReply, SyncRequest};
+use super::{
+    heads_to_wire, DocChange, DocError, DocOffer, DocReply, OfferedHeads, PeerState, SyncRequest,
+};
 
 /// What [`respond`] did to one document.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,8 +106,8 @@ pub fn triage<'r>(request: &'r SyncRequest, visible: &'r BTreeSet<String>) -> Tr
 
 /// Answers one offered document.
 ///
-/// `state` is this device's sync state for the document, decoded from storage (or
-/// [`sync::State::new`] the first time). Equal heads short-circuit to
+/// `state` is this device's state for the document, decoded from storage (or
+/// [`PeerState::new`] the first time). Equal heads short-circuit to
 /// [`DocChange::Unchanged`] without touching `doc` or `state`. Otherwise the offer's
 /// message is decoded and received (or, for a heads-only offer, the device is taken to
 /// have exactly its offered heads), and the reply message is generated, all inside a panic
@@ -115,19 +117,18 @@ pub fn triage<'r>(request: &'r SyncRequest, visible: &'r BTreeSet<String>) -> Tr
 /// must be discarded; see [`DocError`].
 pub fn respond(
     doc: &mut Automerge,
-    state: &mut sync::State,
+    state: &mut PeerState,
     offer: &DocOffer,
 ) -> Result<Responded, DocError> {
     let doc_id = offer.doc_id.as_str();
     let heads_before = doc.get_heads();
-    let offered = offer.change_hashes();
-    if same_heads(&offered, &heads_before) {
+    if offer.heads.matches(&heads_before) {
         // Equal heads mean equal documents: any message would add nothing.
         return Ok(Responded {
             reply: DocReply {
                 doc_id: doc_id.to_owned(),
                 change: DocChange::Unchanged,
-                heads: offer.heads.clone(),
+                heads: heads_to_wire(&heads_before),
                 message: None,
             },
             heads_before,
@@ -136,6 +137,7 @@ pub fn respond(
             state_changed: false,
         });
     }
+    let offered = device_heads(&offer.heads, state);
 
     let message = match &offer.message {
         Some(bytes) => Some(
@@ -149,13 +151,14 @@ pub fn respond(
 
     // Each request stands alone: a previous response may have been lost, so never rely
     // on what was sent before (Automerge would otherwise skip changes it sent once).
-    state.sent_hashes.clear();
-    state.in_flight = false;
+    state.sync.sent_hashes.clear();
+    state.sync.in_flight = false;
 
+    let sync_state = &mut state.sync;
     let outcome = guard(|| -> Result<_, AutomergeError> {
         match message {
-            Some(message) => doc.receive_sync_message(state, message)?,
-            None => assume_peer_at(doc, state, offered.clone())?,
+            Some(message) => doc.receive_sync_message(sync_state, message)?,
+            None => assume_peer_at(doc, sync_state, offered.clone())?,
         }
         let applied = new_changes(doc, &heads_before);
         let missing_deps = doc.get_missing_deps(&[]);
@@ -166,27 +169,29 @@ pub fn respond(
         let reply = if settled {
             None
         } else {
-            doc.generate_sync_message(state)
+            doc.generate_sync_message(sync_state)
         };
         Ok((applied, missing_deps, reply))
     });
     let (applied, missing_deps, reply) = match outcome {
         Ok(Ok(parts)) => parts,
         Ok(Err(e)) => {
-            *state = sync::State::new();
+            *state = PeerState::new();
             return Err(DocError::Apply {
                 doc_id: doc_id.to_owned(),
                 reason: e.to_string(),
             });
         }
         Err(detail) => {
-            *state = sync::State::new();
+            *state = PeerState::new();
             return Err(DocError::Panicked {
                 doc_id: doc_id.to_owned(),
                 detail,
             });
         }
     };
+    // Once it applies this reply, the device sits at these heads.
+    state.sent_heads = doc.get_heads();
 
     Ok(Responded {
         reply: DocReply {
@@ -209,44 +214,79 @@ pub fn respond(
 /// round trip. `doc` is not modified. Persist `state` afterwards.
 pub fn added(
     doc: &mut Automerge,
-    state: &mut sync::State,
+    state: &mut PeerState,
     doc_id: &str,
 ) -> Result<DocReply, DocError> {
-    *state = sync::State::new();
+    *state = PeerState::new();
+    let sync_state = &mut state.sync;
     let outcome = guard(|| -> Result<_, AutomergeError> {
-        assume_peer_at(doc, state, Vec::new())?;
-        Ok(doc.generate_sync_message(state))
+        assume_peer_at(doc, sync_state, Vec::new())?;
+        Ok(doc.generate_sync_message(sync_state))
     });
+    let failed = |reason: String| DocError::Apply {
+        doc_id: doc_id.to_owned(),
+        reason,
+    };
     let message = match outcome {
         Ok(Ok(Some(message))) => message,
         Ok(Ok(None)) => {
-            *state = sync::State::new();
-            return Err(DocError::Apply {
-                doc_id: doc_id.to_owned(),
-                reason: "automerge generated no first message".to_owned(),
-            });
+            *state = PeerState::new();
+            return Err(failed("automerge generated no first message".to_owned()));
         }
         Ok(Err(e)) => {
-            *state = sync::State::new();
-            return Err(DocError::Apply {
-                doc_id: doc_id.to_owned(),
-                reason: e.to_string(),
-            });
+            *state = PeerState::new();
+            return Err(failed(e.to_string()));
         }
         Err(detail) => {
-            *state = sync::State::new();
+            *state = PeerState::new();
             return Err(DocError::Panicked {
                 doc_id: doc_id.to_owned(),
                 detail,
             });
         }
     };
+    state.sent_heads = doc.get_heads();
     Ok(DocReply {
         doc_id: doc_id.to_owned(),
         change: DocChange::Added,
-        heads: heads_to_wire(&doc.get_heads()),
+        heads: heads_to_wire(&state.sent_heads),
         message: Some(message.encode()),
     })
+}
+
+/// The device's exact heads, when its offer states them or their key names heads the server
+/// knows: the document's own, those the last reply left the device at, or the shared ones.
+///
+/// A `Removed` reply names these heads (when the document holds them all) so that the
+/// device deletes its copy knowing nothing on it is lost.
+pub fn known_device_heads(
+    offered: &OfferedHeads,
+    doc_heads: &[ChangeHash],
+    state: &PeerState,
+) -> Option<Vec<ChangeHash>> {
+    match offered {
+        OfferedHeads::Full(_) => offered.full(),
+        OfferedHeads::Key(_) => [doc_heads, &state.sent_heads, &state.sync.shared_heads]
+            .into_iter()
+            .find(|candidate| offered.matches(candidate))
+            .map(<[ChangeHash]>::to_vec),
+    }
+}
+
+/// The heads the device has, as far as its offer and `state` tell.
+///
+/// Full heads are taken as offered. A heads key (sent by an idle device) is resolved
+/// against the heads the last reply left the device at, then the heads both sides shared;
+/// when neither matches (the device restored a backup, a reply went missing twice), the
+/// shared heads are still a floor of what the device has: the reply then carries some
+/// changes the device already holds, which Automerge ignores, and the sync still ends in
+/// one round trip.
+fn device_heads(offered: &OfferedHeads, state: &PeerState) -> Vec<ChangeHash> {
+    match offered {
+        OfferedHeads::Full(_) => offered.full().unwrap_or_default(),
+        OfferedHeads::Key(_) if offered.matches(&state.sent_heads) => state.sent_heads.clone(),
+        OfferedHeads::Key(_) => state.sync.shared_heads.clone(),
+    }
 }
 
 /// Tells the device to delete its copy of a document it may no longer see.
@@ -279,7 +319,7 @@ mod tests {
     fn offer(id: &str, doc: &Automerge, message: Option<Vec<u8>>) -> DocOffer {
         DocOffer {
             doc_id: id.into(),
-            heads: heads_to_wire(&doc.get_heads()),
+            heads: OfferedHeads::Full(heads_to_wire(&doc.get_heads())),
             message,
         }
     }
@@ -288,8 +328,8 @@ mod tests {
     fn equal_heads_are_unchanged_and_touch_nothing() {
         let mut server = doc(1, 1);
         let device = server.fork();
-        let mut state = sync::State::new();
-        state.in_flight = true;
+        let mut state = PeerState::new();
+        state.sync.in_flight = true;
         let before = state.clone();
         let done = respond(&mut server, &mut state, &offer("wo-1", &device, None)).unwrap();
         assert_eq!(done.reply.change, DocChange::Unchanged);
@@ -306,7 +346,7 @@ mod tests {
         server
             .transact::<_, _, AutomergeError>(|tx| tx.put(ROOT, "k", 2_i64))
             .unwrap();
-        let mut state = sync::State::new();
+        let mut state = PeerState::new();
         let done = respond(&mut server, &mut state, &offer("wo-1", &device, None)).unwrap();
         assert_eq!(done.reply.change, DocChange::Changed);
         assert!(done.applied.is_empty());
@@ -334,7 +374,7 @@ mod tests {
         assume_peer_at(&mut device, &mut device_state, shared.clone()).unwrap();
         let message = device.generate_sync_message(&mut device_state).unwrap();
 
-        let mut state = sync::State::new();
+        let mut state = PeerState::new();
         let done = respond(
             &mut server,
             &mut state,
@@ -351,7 +391,7 @@ mod tests {
     fn garbage_messages_are_a_typed_error_that_touches_nothing() {
         let mut server = doc(1, 1);
         let device = doc(2, 2);
-        let mut state = sync::State::new();
+        let mut state = PeerState::new();
         let error = respond(
             &mut server,
             &mut state,
@@ -359,7 +399,7 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(error, DocError::BadMessage { ref doc_id, .. } if doc_id == "wo-1"));
-        assert_eq!(state, sync::State::new());
+        assert_eq!(state, PeerState::new());
         assert_eq!(server.get_heads(), doc(1, 1).get_heads());
     }
 
@@ -369,7 +409,7 @@ mod tests {
         server
             .transact::<_, _, AutomergeError>(|tx| tx.put(ROOT, "j", "x"))
             .unwrap();
-        let mut state = sync::State::new();
+        let mut state = PeerState::new();
         let reply = added(&mut server, &mut state, "wo-9").unwrap();
         assert_eq!(reply.change, DocChange::Added);
 
@@ -383,6 +423,80 @@ mod tests {
         assert_eq!(heads_to_wire(&device.get_heads()), reply.heads);
     }
 
+    fn key_offer(id: &str, doc: &Automerge) -> DocOffer {
+        DocOffer {
+            doc_id: id.into(),
+            heads: OfferedHeads::Key(crate::protocol::heads_key(&doc.get_heads())),
+            message: None,
+        }
+    }
+
+    fn put(doc: &mut Automerge, value: i64) {
+        doc.transact::<_, _, AutomergeError>(|tx| tx.put(ROOT, "k", value))
+            .unwrap();
+    }
+
+    fn apply(device: &mut Automerge, reply: &DocReply) -> usize {
+        let message = sync::Message::decode(reply.message.as_ref().unwrap()).unwrap();
+        let changes = message.changes.len();
+        device
+            .receive_sync_message(&mut sync::State::new(), message)
+            .unwrap();
+        changes
+    }
+
+    #[test]
+    fn a_key_offer_at_the_documents_heads_is_unchanged() {
+        let mut server = doc(1, 1);
+        let device = server.fork();
+        let mut state = PeerState::new();
+        let done = respond(&mut server, &mut state, &key_offer("wo-1", &device)).unwrap();
+        assert_eq!(done.reply.change, DocChange::Unchanged);
+        assert!(!done.state_changed);
+    }
+
+    #[test]
+    fn a_key_offer_after_a_push_gets_only_what_is_new() {
+        // The device last synced with a full offer; the reply pushed one change.
+        let mut server = doc(1, 1);
+        let mut device = server.fork().with_actor(ActorId::from([2; 16]));
+        put(&mut server, 2);
+        let mut state = PeerState::new();
+        let first = respond(&mut server, &mut state, &offer("wo-1", &device, None)).unwrap();
+        assert_eq!(apply(&mut device, &first.reply), 1);
+        assert_eq!(state.sent_heads, device.get_heads());
+        // The office edits again; the idle device offers the key of its heads only.
+        put(&mut server, 3);
+        let state_bytes = state.encode();
+        let mut state = PeerState::decode(&state_bytes).unwrap();
+        let second = respond(&mut server, &mut state, &key_offer("wo-1", &device)).unwrap();
+        assert_eq!(second.reply.change, DocChange::Changed);
+        // Exactly the one new change: the key resolved to the heads of the last reply.
+        assert_eq!(apply(&mut device, &second.reply), 1);
+        assert_eq!(device.get_heads(), server.get_heads());
+    }
+
+    #[test]
+    fn an_unknown_key_still_brings_everything_in_one_reply() {
+        let mut server = doc(1, 1);
+        let mut device = server.fork().with_actor(ActorId::from([2; 16]));
+        put(&mut server, 2);
+        put(&mut server, 3);
+        // The server knows nothing of this device: the shared heads (none) are the floor.
+        let mut state = PeerState::new();
+        let done = respond(&mut server, &mut state, &key_offer("wo-1", &device)).unwrap();
+        apply(&mut device, &done.reply);
+        assert_eq!(device.get_heads(), server.get_heads());
+        assert_eq!(
+            known_device_heads(
+                &key_offer("wo-1", &device).heads,
+                &server.get_heads(),
+                &state
+            ),
+            Some(server.get_heads())
+        );
+    }
+
     #[test]
     fn triage_splits_offers_by_visibility() {
         let request = SyncRequest {
@@ -390,12 +504,12 @@ mod tests {
             docs: vec![
                 DocOffer {
                     doc_id: "a".into(),
-                    heads: vec![],
+                    heads: OfferedHeads::Full(vec![]),
                     message: None,
                 },
                 DocOffer {
                     doc_id: "gone".into(),
-                    heads: vec![],
+                    heads: OfferedHeads::Full(vec![]),
                     message: None,
                 },
             ],

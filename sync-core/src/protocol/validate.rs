@@ -7,7 +7,9 @@
 
 use std::collections::HashSet;
 
-use super::{validate_doc_id, DecodeError, DocChange, Head, Limits, SyncRequest, SyncResponse};
+use super::{
+    validate_doc_id, DecodeError, DocChange, Limits, OfferedHeads, SyncRequest, SyncResponse,
+};
 
 /// Checks a request: document count, ids (valid, unique), heads and message sizes.
 pub fn validate_request(request: &SyncRequest, limits: &Limits) -> Result<(), DecodeError> {
@@ -17,7 +19,10 @@ pub fn validate_request(request: &SyncRequest, limits: &Limits) -> Result<(), De
         check_entry(
             index,
             &offer.doc_id,
-            &offer.heads,
+            match &offer.heads {
+                OfferedHeads::Full(heads) => heads.len(),
+                OfferedHeads::Key(_) => 1,
+            },
             offer.message.as_deref(),
             limits,
             &mut seen,
@@ -35,7 +40,7 @@ pub fn validate_response(response: &SyncResponse, limits: &Limits) -> Result<(),
         check_entry(
             index,
             &reply.doc_id,
-            &reply.heads,
+            reply.heads.len(),
             reply.message.as_deref(),
             limits,
             &mut seen,
@@ -71,7 +76,7 @@ fn check_count(count: usize, limits: &Limits) -> Result<(), DecodeError> {
 fn check_entry<'a>(
     index: usize,
     doc_id: &'a str,
-    heads: &[Head],
+    heads: usize,
     message: Option<&[u8]>,
     limits: &Limits,
     seen: &mut HashSet<&'a str>,
@@ -83,11 +88,11 @@ fn check_entry<'a>(
             doc_id: doc_id.to_owned(),
         });
     }
-    if heads.len() > limits.max_heads {
+    if heads > limits.max_heads {
         return Err(DecodeError::TooManyHeads {
             doc_id: doc_id.to_owned(),
             max: limits.max_heads,
-            got: heads.len(),
+            got: heads,
         });
     }
     if let Some(message) = message {
@@ -110,7 +115,7 @@ mod tests {
     fn offer(id: &str) -> DocOffer {
         DocOffer {
             doc_id: id.into(),
-            heads: vec![[1; 32]],
+            heads: OfferedHeads::Full(vec![[1; 32]]),
             message: None,
         }
     }
@@ -171,7 +176,7 @@ mod tests {
             ..Limits::default()
         };
         let mut many_heads = offer("a");
-        many_heads.heads.push([2; 32]);
+        many_heads.heads = OfferedHeads::Full(vec![[1; 32], [2; 32]]);
         let request = SyncRequest {
             complete: false,
             docs: vec![many_heads],

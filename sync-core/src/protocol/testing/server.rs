@@ -2,11 +2,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use automerge::{sync, ActorId, Automerge};
+use automerge::{ActorId, Automerge};
 
-use crate::protocol::server::{added, removed, respond, triage};
+use crate::protocol::server::{added, known_device_heads, removed, respond, triage};
 use crate::protocol::{
-    decode_request, encode_response, DecodeError, DocChange, EncodeError, Limits, SyncResponse,
+    decode_request, encode_response, DecodeError, DocChange, EncodeError, Limits, PeerState,
+    SyncResponse,
 };
 
 /// Reason sent with [`DocChange::Removed`] by the test server.
@@ -113,37 +114,36 @@ impl TestServer {
                 }
                 Err(error) => {
                     if error.resets_sync_state() {
-                        self.states.insert(key, sync::State::new().encode());
+                        self.states.insert(key, PeerState::new().encode());
                     }
                     replies.push(error.to_reply());
                 }
             }
         }
         for doc_id in split.remove {
-            self.states.remove(&(device.to_owned(), doc_id.to_owned()));
+            let key = (device.to_owned(), doc_id.to_owned());
+            let state = self.load_state(&key);
+            self.states.remove(&key);
             let mut reply = removed(doc_id, NOT_VISIBLE);
             // Like the real server: name the device's heads when we hold them all, so the
             // device knows deleting its copy loses nothing.
-            let offered = request
-                .docs
-                .iter()
-                .find(|o| o.doc_id == doc_id)
-                .map(|o| o.change_hashes())
-                .unwrap_or_default();
-            if let Some(doc) = self.docs.get(doc_id) {
-                if !offered.is_empty()
-                    && offered
+            let offer = request.docs.iter().find(|o| o.doc_id == doc_id);
+            if let (Some(doc), Some(offer)) = (self.docs.get(doc_id), offer) {
+                let known =
+                    known_device_heads(&offer.heads, &doc.get_heads(), &state).unwrap_or_default();
+                if !known.is_empty()
+                    && known
                         .iter()
                         .all(|h| automerge::ReadDoc::get_change_by_hash(doc, h).is_some())
                 {
-                    reply.heads = crate::protocol::heads_to_wire(&offered);
+                    reply.heads = crate::protocol::heads_to_wire(&known);
                 }
             }
             replies.push(reply);
         }
         for doc_id in split.add {
             let key = (device.to_owned(), doc_id.to_owned());
-            let mut state = sync::State::new();
+            let mut state = PeerState::new();
             let doc = self.create_doc(doc_id);
             match added(doc, &mut state, doc_id) {
                 Ok(reply) => {
@@ -156,10 +156,10 @@ impl TestServer {
         Ok(encode_response(&SyncResponse { docs: replies })?)
     }
 
-    fn load_state(&self, key: &(String, String)) -> sync::State {
+    fn load_state(&self, key: &(String, String)) -> PeerState {
         self.states
             .get(key)
-            .and_then(|bytes| sync::State::decode(bytes).ok())
+            .and_then(|bytes| PeerState::decode(bytes).ok())
             .unwrap_or_default()
     }
 }
