@@ -156,6 +156,10 @@ tests::on_each_backend! {
         let mut own = listen(&s.base, &device_token(&s, "tech-a", "a-phone").await, None).await;
         let mut tablet = listen(&s.base, &device_token(&s, "tech-a", "a-tablet").await, None).await;
         let mut desk = listen(&s.base, &device_token(&s, "disp-n", "desk").await, None).await;
+        // Events of the set-up may still be on their way (150 ms of coalescing): let them pass.
+        for src in [&mut own, &mut tablet, &mut desk] {
+            settle(src).await;
+        }
         phone.act("WO-1", |w, a| w.accept(a, now_ms()).unwrap());
         phone.sync(&s).await.unwrap();
         expect_sync(&mut tablet, "tech-a's other device").await;
