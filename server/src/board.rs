@@ -67,7 +67,7 @@ pub struct Board {
     /// Service time the board was read at.
     pub now: i64,
     /// region → status → work orders (urgent first, then soonest deadline).
-    #[schema(value_type = Object)]
+    #[schema(value_type = BTreeMap<String, BTreeMap<String, Vec<BoardRow>>>)]
     pub regions: BTreeMap<String, BTreeMap<String, Vec<BoardRow>>>,
 }
 
@@ -290,9 +290,11 @@ async fn technicians(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct KpiQuery {
-    /// First day, `YYYY-MM-DD` (UTC); default: today.
+    /// First day, `YYYY-MM-DD` (UTC); default: today (service time).
+    #[param(format = Date)]
     pub from: Option<String>,
-    /// Last day, inclusive; default: `from`.
+    /// Last day, inclusive, `YYYY-MM-DD`; default: `from`. At most 366 days after `from`.
+    #[param(format = Date)]
     pub to: Option<String>,
     pub region: Option<String>,
 }

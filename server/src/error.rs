@@ -59,6 +59,20 @@ impl ApiError {
         }
     }
 
+    /// A refused step on a work order whose request fields the handler already checked: what
+    /// sync-core still calls invalid then depends on the work order's state (a reassignment
+    /// without a reason, classifying what is not a complaint), so it is a 409 `wrong_state`.
+    pub fn on_state(e: sync_core::workorder::WorkOrderError) -> Self {
+        match e {
+            sync_core::workorder::WorkOrderError::Invalid { .. } => ApiError::Status {
+                status: 409,
+                code: "wrong_state",
+                message: e.to_string(),
+            },
+            other => other.into(),
+        }
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::BadRequest { code, .. } | ApiError::Status { code, .. } => code,
@@ -177,14 +191,20 @@ pub fn json_client_errors<B>(
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        // A resource with routes for other methods: the same JSON 405 and `Allow` as a path
+        // that no resource took (`ops::methods`).
+        let methods = crate::ops::methods::allowed(res.request().path()).unwrap_or_default();
+        let (req, _) = res.into_parts();
+        let body = crate::ops::methods::method_not_allowed(methods);
+        return Ok(ErrorHandlerResponse::Response(
+            actix_web::dev::ServiceResponse::new(req, body).map_into_right_body(),
+        ));
+    }
     let (code, message) = match status.as_u16() {
         413 => (
             "body_too_large",
             "the request body is larger than this endpoint accepts",
-        ),
-        405 => (
-            "method_not_allowed",
-            "this endpoint does not accept that method",
         ),
         404 => ("not_found", "no such endpoint"),
         415 => (

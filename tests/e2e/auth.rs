@@ -213,7 +213,7 @@ tests::on_each_backend! {
         let u: Value = r.json().await.unwrap();
         assert_eq!(u["capacity"], 8);
         let r = patch(json!({"regions": ["atlantis"]})).await.unwrap();
-        assert_eq!(r.status(), 400);
+        assert_eq!(r.status(), 409);
         assert_eq!(r.json::<Value>().await.unwrap()["error"], "unknown_region");
         let r = patch(json!({"active": false})).await.unwrap();
         assert_eq!(r.status(), 200);

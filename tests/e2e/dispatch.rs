@@ -257,7 +257,7 @@ tests::on_each_backend! {
         let r = s.post(&south, path, &json!({"technician": "tech-b"})).await;
         assert_eq!(r.status(), 404, "not the south dispatcher's work order");
         let r = s.post(&disp, path, &json!({"technician": "tech-b"})).await;
-        assert_eq!(r.status(), 400, "a reassignment needs a reason");
+        assert_eq!(r.status(), 409, "a reassignment needs a reason");
         let body: Value = r.json().await.unwrap();
         assert!(
             body["message"].as_str().unwrap().contains("reason"),
@@ -270,7 +270,7 @@ tests::on_each_backend! {
                 &json!({"technician": "agent-1", "reason": "x"}),
             )
             .await;
-        assert_eq!(r.status(), 400);
+        assert_eq!(r.status(), 409);
         assert_eq!(
             r.json::<Value>().await.unwrap()["error"],
             "not_a_technician"

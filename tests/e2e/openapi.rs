@@ -166,3 +166,92 @@ tests::on_each_backend! {
         }
     }
 }
+
+/// A request path for a documented path template.
+fn concrete(path: &str) -> String {
+    path.replace("{id}", "WO-1")
+        .replace("{sku}", "SKU-1")
+        .replace("{hash}", &"0".repeat(64))
+}
+
+tests::on_each_backend! {
+    async fn a_known_path_called_with_a_method_it_does_not_serve_answers_405_with_allow(backend) {
+        let s = TestServer::start(BIN, &backend).await;
+        let doc = fetch_document(&s).await;
+        let shared = &doc["components"]["responses"]["MethodNotAllowed"];
+        assert!(shared["headers"]["Allow"].is_object(), "the shared 405: {shared}");
+        let mut checked = 0;
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            let served: BTreeSet<String> = HTTP_METHODS
+                .iter()
+                .filter(|m| item.get(**m).is_some())
+                .map(|m| m.to_uppercase())
+                .collect();
+            for method in ["GET", "PUT", "POST", "DELETE", "PATCH"] {
+                if served.contains(method) {
+                    continue;
+                }
+                let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+                let r = s.http.request(m, s.url(&concrete(path))).send().await.unwrap();
+                assert_eq!(r.status(), 405, "{method} {path}");
+                let allow: BTreeSet<String> = r.headers()["allow"]
+                    .to_str()
+                    .unwrap()
+                    .split(',')
+                    .map(|m| m.trim().to_owned())
+                    .collect();
+                assert_eq!(allow, served, "Allow of {method} {path}");
+                let body: Value = r.json().await.expect("a JSON error body");
+                assert_eq!(body["error"], "method_not_allowed", "{method} {path}: {body}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 100, "only {checked} wrong methods tried");
+        // A path the server does not know stays a 404.
+        let r = s.http.delete(s.url("/v1/no-such-thing")).send().await.unwrap();
+        assert_eq!(r.status(), 404);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "not_found");
+    }
+}
+
+tests::on_each_backend! {
+    async fn every_operation_documents_its_shared_refusals_with_the_error_body(backend) {
+        let s = TestServer::start(BIN, &backend).await;
+        let doc = fetch_document(&s).await;
+        for (method, path) in documented(&doc) {
+            let op = &doc["paths"][&path][&method];
+            let responses = op["responses"].as_object().expect("responses");
+            assert!(responses.contains_key("500"), "{method} {path} lacks its 500");
+            if op["requestBody"]["content"]["application/json"].is_object() {
+                for status in ["400", "413", "415"] {
+                    assert!(responses.contains_key(status), "{method} {path} lacks its {status}");
+                }
+                let body = &op["requestBody"]["content"]["application/json"]["schema"];
+                let name = body["$ref"].as_str().and_then(|r| r.rsplit('/').next());
+                if let Some(name) = name {
+                    let schema = &doc["components"]["schemas"][name];
+                    assert_eq!(
+                        schema["additionalProperties"], false,
+                        "{method} {path}: the server refuses unknown fields of {name}"
+                    );
+                }
+            }
+            for (status, response) in responses {
+                if !(status.starts_with('4') || status.starts_with('5')) {
+                    continue;
+                }
+                let description = response["description"].as_str().unwrap_or_default();
+                assert!(
+                    description.contains('`'),
+                    "{method} {path} {status} names no error code: {description}"
+                );
+                let schema = &response["content"]["application/json"]["schema"]["$ref"];
+                assert_eq!(
+                    schema, "#/components/schemas/ErrorBody",
+                    "{method} {path} {status} is not an ErrorBody"
+                );
+            }
+        }
+    }
+}

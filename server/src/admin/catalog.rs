@@ -10,6 +10,7 @@ use crate::auth::AuthUser;
 use crate::db::catalog::{self, Kind, Named, Part};
 use crate::db::now_ms;
 use crate::error::{ApiError, ErrorBody};
+use crate::ops::openapi::schemas::{CatalogName, Id};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -24,14 +25,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NameBody {
+    /// Not blank, at most 200 characters; stored trimmed.
+    #[schema(value_type = CatalogName)]
     pub name: String,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PartBody {
+    /// Not blank, at most 200 characters; stored trimmed.
+    #[schema(value_type = CatalogName)]
     pub name: String,
     /// Price in minor currency units (cents).
+    #[serde(deserialize_with = "crate::ops::openapi::integer::i64")]
+    #[schema(minimum = 0, maximum = 100_000_000)]
     pub price_cents: i64,
     /// Withdrawn parts stay in the catalogue for old work orders; default true.
     #[serde(default = "yes")]
@@ -52,10 +59,15 @@ fn check_id(what: &'static str, id: &str) -> Result<(), ApiError> {
     })
 }
 
+/// A name is not blank and at most 200 characters as sent (what the schema's `maxLength`
+/// counts); stored trimmed.
 fn check_name(name: &str) -> Result<String, ApiError> {
     let n = name.trim();
-    if n.is_empty() || n.len() > 200 {
-        return Err(ApiError::bad("bad_name", "a name is 1 to 200 characters"));
+    if n.is_empty() || name.chars().count() > 200 {
+        return Err(ApiError::bad(
+            "bad_name",
+            "a name is not blank and at most 200 characters",
+        ));
     }
     Ok(n.to_owned())
 }
@@ -94,13 +106,14 @@ async fn put_named(
     put,
     path = "/v1/admin/regions/{id}",
     tag = "admin",
-    params(("id" = String, Path, description = "region id: letters, digits and - _ . : @")),
+    params(("id" = Id, Path, description = "The region id: 1 to 128 letters, digits and `- _ . : @`.")),
     request_body = NameBody,
     security(("bearer_jwt" = [])),
     responses(
-        (status = 201, description = "Created."),
-        (status = 200, description = "Updated."),
-        (status = 400, description = "`bad_id`, `bad_name`, `bad_price` or `malformed_json`.", body = ErrorBody),
+        (status = 201, description = "Created.", body = Named),
+        (status = 200, description = "Renamed (or unchanged).", body = Named),
+        (status = 400, description = "`bad_id`: a malformed id; `bad_name`: a blank name or one over \
+            200 characters; `malformed_json`.", body = ErrorBody),
         (status = 401, description = "`unauthorized`: no, a malformed or a refused access token; `token_expired`: refresh the access token.", body = ErrorBody),
         (status = 403, description = "`forbidden`: admins only.", body = ErrorBody),
         (status = 500, description = "`internal`: the server failed; the cause is logged.", body = ErrorBody),
@@ -127,13 +140,14 @@ pub(crate) async fn put_region(
     put,
     path = "/v1/admin/skills/{id}",
     tag = "admin",
-    params(("id" = String, Path, description = "skill id: letters, digits and - _ . : @")),
+    params(("id" = Id, Path, description = "The skill id: 1 to 128 letters, digits and `- _ . : @`.")),
     request_body = NameBody,
     security(("bearer_jwt" = [])),
     responses(
-        (status = 201, description = "Created."),
-        (status = 200, description = "Updated."),
-        (status = 400, description = "`bad_id`, `bad_name`, `bad_price` or `malformed_json`.", body = ErrorBody),
+        (status = 201, description = "Created.", body = Named),
+        (status = 200, description = "Renamed (or unchanged).", body = Named),
+        (status = 400, description = "`bad_id`: a malformed id; `bad_name`: a blank name or one over \
+            200 characters; `malformed_json`.", body = ErrorBody),
         (status = 401, description = "`unauthorized`: no, a malformed or a refused access token; `token_expired`: refresh the access token.", body = ErrorBody),
         (status = 403, description = "`forbidden`: admins only.", body = ErrorBody),
         (status = 500, description = "`internal`: the server failed; the cause is logged.", body = ErrorBody),
@@ -160,13 +174,14 @@ pub(crate) async fn put_skill(
     put,
     path = "/v1/admin/parts/{sku}",
     tag = "admin",
-    params(("sku" = String, Path, description = "part id: letters, digits and - _ . : @")),
+    params(("sku" = Id, Path, description = "The part's SKU: 1 to 128 letters, digits and `- _ . : @`.")),
     request_body = PartBody,
     security(("bearer_jwt" = [])),
     responses(
-        (status = 201, description = "Created."),
-        (status = 200, description = "Updated."),
-        (status = 400, description = "`bad_id`, `bad_name`, `bad_price` or `malformed_json`.", body = ErrorBody),
+        (status = 201, description = "Created.", body = Part),
+        (status = 200, description = "Changed (or unchanged).", body = Part),
+        (status = 400, description = "`bad_id`: a malformed SKU; `bad_name`: a blank name or one over \
+            200 characters; `bad_price`: outside 0 to 100,000,000; `malformed_json`.", body = ErrorBody),
         (status = 401, description = "`unauthorized`: no, a malformed or a refused access token; `token_expired`: refresh the access token.", body = ErrorBody),
         (status = 403, description = "`forbidden`: admins only.", body = ErrorBody),
         (status = 500, description = "`internal`: the server failed; the cause is logged.", body = ErrorBody),

@@ -12,6 +12,8 @@ use crate::db::catalog::{missing, Kind};
 use crate::db::users::User;
 use crate::db::{self, now_ms, Db};
 use crate::error::{ApiError, ErrorBody};
+use crate::ops::openapi::integer;
+use crate::ops::openapi::schemas::{AccountRole, CatalogRef, Id};
 use crate::state::AppState;
 
 pub mod catalog;
@@ -72,15 +74,22 @@ pub async fn ensure_admin(db: &Db, configured: Option<&Secret>) -> anyhow::Resul
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
+    #[schema(value_type = Id)]
     pub id: String,
+    #[schema(value_type = AccountRole)]
     pub role: String,
+    /// At least 10 characters and at most 1,024 bytes of UTF-8.
+    #[schema(min_length = 10, max_length = 1024)]
     pub password: String,
     #[serde(default)]
+    #[schema(value_type = Vec<CatalogRef>)]
     pub regions: Vec<String>,
     #[serde(default)]
+    #[schema(value_type = Vec<CatalogRef>)]
     pub skills: Vec<String>,
     /// Open jobs a technician can hold at once.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "integer::i64")]
+    #[schema(minimum = 0, maximum = 1000)]
     pub capacity: i64,
 }
 
@@ -94,13 +103,13 @@ pub struct NewUser {
     responses(
         (status = 201, description = "Created.", body = User),
         (status = 400, description = "`bad_user_id`, `bad_role` (unknown, or `system`), `bad_capacity` \
-            (outside 0 to 1000), `bad_name` (a region or skill not 1 to 100 characters), `weak_password`, \
-            `unknown_region`, `unknown_skill`, \
+            (outside 0 to 1000), `bad_name` (a region or skill blank or over 100 characters), `weak_password`, \
             or `malformed_json` (the body is not a `NewUser`).", body = ErrorBody),
         (status = 401, description = "`unauthorized`: no, a malformed or a refused access token; \
             `token_expired`: refresh the access token.", body = ErrorBody),
         (status = 403, description = "`forbidden`: the caller is not an admin.", body = ErrorBody),
-        (status = 409, description = "`conflict`: a user with this id already exists.", body = ErrorBody),
+        (status = 409, description = "`conflict`: a user with this id already exists; `unknown_region`, \
+            `unknown_skill`: a region or skill that does not exist (yet).", body = ErrorBody),
         (status = 413, description = "`body_too_large`: the JSON body exceeds 1 MiB.", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/json`.",
             body = ErrorBody),
@@ -135,14 +144,7 @@ async fn create_user(
             "capacity must be between 0 and 1000",
         ));
     }
-    for r in body.regions.iter().chain(&body.skills) {
-        if r.trim().is_empty() || r.len() > 100 {
-            return Err(ApiError::bad(
-                "bad_name",
-                "regions and skills are 1 to 100 characters",
-            ));
-        }
-    }
+    check_names(body.regions.iter().chain(&body.skills))?;
     password::check_password_policy(&body.password)
         .map_err(|e| ApiError::bad("weak_password", e.to_string()))?;
     {
@@ -210,13 +212,20 @@ async fn list_users(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
+    #[schema(value_type = Option<AccountRole>)]
     pub role: Option<String>,
+    #[schema(value_type = Option<Vec<CatalogRef>>)]
     pub regions: Option<Vec<String>>,
+    #[schema(value_type = Option<Vec<CatalogRef>>)]
     pub skills: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "integer::option_i64")]
+    #[schema(minimum = 0, maximum = 1000)]
     pub capacity: Option<i64>,
     /// `false` deactivates: no more logins, and every refresh token of the user is revoked.
     pub active: Option<bool>,
-    /// A new password set by the admin; the user's sessions end.
+    /// A new password set by the admin (at least 10 characters, at most 1,024 bytes); the
+    /// user's sessions end.
+    #[schema(min_length = 10, max_length = 1024)]
     pub password: Option<String>,
 }
 
@@ -230,12 +239,15 @@ pub struct UserPatch {
     security(("bearer_jwt" = [])),
     responses(
         (status = 200, description = "The user as it is now.", body = User),
-        (status = 400, description = "`bad_role`, `bad_capacity`, `unknown_region`, `unknown_skill`, \
-            `weak_password`, `self_deactivation` or `malformed_json`.", body = ErrorBody),
+        (status = 400, description = "`bad_role`, `bad_capacity`, `bad_name`, `weak_password` or \
+            `malformed_json`.", body = ErrorBody),
         (status = 401, description = "`unauthorized`: no, a malformed or a refused access token; \
             `token_expired`: refresh the access token.", body = ErrorBody),
-        (status = 403, description = "`forbidden`: admins only.", body = ErrorBody),
+        (status = 403, description = "`forbidden`: admins only; `self_deactivation`: an admin may not \
+            deactivate itself.", body = ErrorBody),
         (status = 404, description = "`not_found`: no such user.", body = ErrorBody),
+        (status = 409, description = "`unknown_region`, `unknown_skill`: a region or skill that does not \
+            exist (yet).", body = ErrorBody),
         (status = 500, description = "`internal`: the server failed; the cause is logged.", body = ErrorBody),
         (status = 503, description = "`busy`: too many passwords are being hashed at once; try again \
             after `Retry-After` seconds.", body = ErrorBody,
@@ -266,6 +278,7 @@ pub(crate) async fn update_user(
         }
         row.role = role.as_str().into();
     }
+    check_names(patch.regions.iter().chain(&patch.skills).flatten())?;
     if let Some(regions) = &patch.regions {
         require_known(&mut conn, Kind::Regions, regions).await?;
         row.regions = serde_json::to_string(regions).unwrap_or_else(|_| "[]".into());
@@ -285,10 +298,11 @@ pub(crate) async fn update_user(
     }
     if let Some(active) = patch.active {
         if !active && id == caller.id {
-            return Err(ApiError::bad(
-                "self_deactivation",
-                "you cannot deactivate yourself",
-            ));
+            return Err(ApiError::Status {
+                status: 403,
+                code: "self_deactivation",
+                message: "you cannot deactivate yourself".into(),
+            });
         }
         row.active = i64::from(active);
     }
@@ -312,6 +326,17 @@ pub(crate) async fn update_user(
     Ok(HttpResponse::Ok().json(row.public()))
 }
 
+/// A user's regions and skills are not blank and at most 100 characters.
+fn check_names<'a>(mut names: impl Iterator<Item = &'a String>) -> Result<(), ApiError> {
+    if names.any(|n| n.trim().is_empty() || n.chars().count() > 100) {
+        return Err(ApiError::bad(
+            "bad_name",
+            "regions and skills are not blank and at most 100 characters",
+        ));
+    }
+    Ok(())
+}
+
 /// Users may only name regions and skills that exist.
 async fn require_known(
     conn: &mut sqlx::AnyConnection,
@@ -326,11 +351,13 @@ async fn require_known(
         Kind::Regions => ("unknown_region", "region", "regions"),
         Kind::Skills => ("unknown_skill", "skill", "skills"),
     };
-    Err(ApiError::bad(
+    // 409: the request is well formed; it names what does not exist yet.
+    Err(ApiError::Status {
+        status: 409,
         code,
-        format!(
+        message: format!(
             "no such {what}: {}; create it with PUT /v1/admin/{path}/{{id}}",
             unknown.join(", ")
         ),
-    ))
+    })
 }

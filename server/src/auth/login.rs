@@ -165,6 +165,8 @@ async fn record_failure(state: &AppState, account: &str, address: &str) -> Resul
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
     pub current_password: String,
+    /// At least 10 characters and at most 1,024 bytes of UTF-8.
+    #[schema(min_length = 10, max_length = 1024)]
     pub new_password: String,
 }
 

@@ -188,15 +188,20 @@ fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
+    /// The user id. Any string is accepted; a wrong one is refused like a wrong password.
     pub user: String,
     pub password: String,
-    /// The device logging in; sync needs it. Omit for a browser or script session.
+    /// The device logging in; sync needs it. Omit (or `null`) for a browser or script
+    /// session. 1 to 128 letters, digits and `- _ . : @`.
+    #[schema(pattern = "^[A-Za-z0-9_.:@-]{1,128}$")]
     pub device_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TokenResponse {
     pub access_token: String,
+    /// Always `Bearer`.
+    #[schema(pattern = "^Bearer$")]
     pub token_type: String,
     /// Seconds until the access token expires.
     pub expires_in: i64,

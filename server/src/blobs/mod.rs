@@ -72,7 +72,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     put,
     path = "/v1/blobs/{hash}",
     tag = "blobs",
-    params(("hash" = String, Path, description = "SHA-256 of the body: 64 lower-case hex digits.")),
+    params(("hash" = crate::ops::openapi::schemas::BlobAddress, Path, description = "SHA-256 of the body: 64 lower-case hex digits.")),
     request_body(description = "The raw image bytes, at most 20 MiB and 40 megapixels. The format is \
         sniffed from the bytes; `Content-Type` is not consulted.",
         content(
@@ -240,7 +240,7 @@ async fn serve(path: PathBuf, mime: String) -> Result<HttpResponse, ApiError> {
     get,
     path = "/v1/blobs/{hash}",
     tag = "blobs",
-    params(("hash" = String, Path, description = "SHA-256 of the blob: 64 lower-case hex digits.")),
+    params(("hash" = crate::ops::openapi::schemas::BlobAddress, Path, description = "SHA-256 of the blob: 64 lower-case hex digits.")),
     security(("bearer_jwt" = [])),
     responses(
         (status = 200, description = "The stored bytes, with the media type sniffed at upload; \
@@ -275,7 +275,7 @@ async fn get_blob(
     get,
     path = "/v1/blobs/{hash}/thumbnail",
     tag = "blobs",
-    params(("hash" = String, Path, description = "SHA-256 of the blob: 64 lower-case hex digits.")),
+    params(("hash" = crate::ops::openapi::schemas::BlobAddress, Path, description = "SHA-256 of the blob: 64 lower-case hex digits.")),
     security(("bearer_jwt" = [])),
     responses(
         (status = 200, description = "The thumbnail; immutable, so clients may cache it for good.",

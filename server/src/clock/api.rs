@@ -31,8 +31,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub struct ClockInfo {
     /// Service time now, ms since the epoch.
     pub now: i64,
-    /// `system` or `manual`.
+    #[schema(value_type = ClockMode)]
     pub mode: &'static str,
+}
+
+/// `system`: the service clock is the server's; `manual`: it moves only when an admin
+/// advances it (`--clock manual`).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // documentation only: `mode` below writes the same names
+pub enum ClockMode {
+    #[schema(rename = "system")]
+    System,
+    #[schema(rename = "manual")]
+    Manual,
 }
 
 fn mode(c: ServiceClock) -> &'static str {
@@ -61,8 +72,43 @@ async fn get_clock(state: web::Data<AppState>, _user: AuthUser) -> Result<HttpRe
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdvanceClock {
-    /// How far to move the manual clock forward, e.g. `"90m"`, `"3days"`.
+    /// How far to move the manual clock forward, e.g. `"90m"`, `"3days"`, `"1h 30m"`: one to
+    /// four parts, each 1 to 9 digits and a unit, optionally one space between parts.
+    #[schema(
+        pattern = "^[0-9]{1,9}(ms|s|sec|secs|seconds|m|min|mins|minutes|h|hr|hrs|hour|hours|d|day|days|w|wk|wks|week|weeks)( ?[0-9]{1,9}(ms|s|sec|secs|seconds|m|min|mins|minutes|h|hr|hrs|hour|hours|d|day|days|w|wk|wks|week|weeks)){0,3}$"
+    )]
     pub advance: String,
+}
+
+/// The units [`AdvanceClock::advance`] takes (a subset of humantime's), as its pattern says.
+const DURATION_UNITS: &[&str] = &[
+    "ms", "s", "sec", "secs", "seconds", "m", "min", "mins", "minutes", "h", "hr", "hrs", "hour",
+    "hours", "d", "day", "days", "w", "wk", "wks", "week", "weeks",
+];
+
+/// Whether `s` matches the pattern of [`AdvanceClock::advance`]: at most four parts of 1 to 9
+/// digits and a unit, so that the sum always fits in i64 milliseconds.
+fn is_duration(s: &str) -> bool {
+    let mut rest = s.as_bytes();
+    for part in 0..4 {
+        if part > 0 {
+            if rest.is_empty() {
+                return true;
+            }
+            rest = rest.strip_prefix(b" ").unwrap_or(rest);
+        }
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        let letters = rest[digits..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphabetic())
+            .count();
+        let unit = &rest[digits..digits + letters];
+        if !(1..=9).contains(&digits) || !DURATION_UNITS.iter().any(|u| u.as_bytes() == unit) {
+            return false;
+        }
+        rest = &rest[digits + letters..];
+    }
+    rest.is_empty()
 }
 
 /// Moves a manual service clock forward (admin; servers started with `--clock manual`).
@@ -70,7 +116,8 @@ pub struct AdvanceClock {
     request_body = AdvanceClock, security(("bearer_jwt" = [])),
     responses(
         (status = 200, description = "The clock after the move.", body = ClockInfo),
-        (status = 400, description = "`bad_duration`: not a duration such as `90m`; `malformed_json`.", body = ErrorBody),
+        (status = 400, description = "`bad_duration`: not a duration of the documented form, such as `90m`; \
+            `malformed_json`.", body = ErrorBody),
         (status = 401, description = "`unauthorized` or `token_expired`.", body = ErrorBody),
         (status = 403, description = "`forbidden`: only an admin moves the clock.", body = ErrorBody),
         (status = 409, description = "`clock_not_manual`: this server runs on the system clock.", body = ErrorBody),
@@ -88,7 +135,16 @@ async fn advance_clock(
             message: "this server runs on the system clock; start it with --clock manual".into(),
         });
     }
-    let by = humantime_serde::re::humantime::parse_duration(body.advance.trim())
+    if !is_duration(&body.advance) {
+        return Err(ApiError::bad(
+            "bad_duration",
+            format!(
+                "{:?} is not a duration such as 90m, 3days or 1h 30m",
+                body.advance
+            ),
+        ));
+    }
+    let by = humantime_serde::re::humantime::parse_duration(&body.advance)
         .map_err(|e| ApiError::bad("bad_duration", format!("{:?}: {e}", body.advance)))?;
     let by = i64::try_from(by.as_millis()).map_err(|_| ApiError::bad("bad_duration", "too far"))?;
     let mut tx = state.db.begin_write().await?;
@@ -236,7 +292,9 @@ async fn escalations(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResolveEscalation {
-    /// What the manager did, e.g. "called back, replaced the hose free of charge".
+    /// What the manager did, e.g. "called back, replaced the hose free of charge". Not blank,
+    /// at most 4,000 bytes; stored trimmed.
+    #[schema(value_type = crate::ops::openapi::schemas::NonBlankText)]
     pub action: String,
 }
 
@@ -262,8 +320,11 @@ async fn resolve(
     user.require(&[Role::Manager, Role::Admin], "resolve escalations")?;
     let id = id.into_inner();
     let action = body.into_inner().action;
-    if action.trim().is_empty() {
-        return Err(ApiError::bad("invalid", "the action must not be empty"));
+    if action.trim().is_empty() || action.trim().len() > 4_000 {
+        return Err(ApiError::bad(
+            "invalid",
+            "the action must not be blank and at most 4,000 bytes",
+        ));
     }
     let mut tx = state.db.begin_write().await?;
     let now = state.clock.now(&mut tx).await?;
@@ -291,7 +352,9 @@ async fn resolve(
             .ok_or_else(|| ApiError::NotFound(format!("no work order {}", esc.wo_id)))?;
         let actor =
             sync_core::workorder::Actor::new(user.id.clone(), user.role, state.instance_id.clone());
-        doc.wo.handle_escalation(&actor, &id, &action, now)?;
+        doc.wo
+            .handle_escalation(&actor, &id, &action, now)
+            .map_err(ApiError::on_state)?;
         doc.save(&mut tx, &user.id, &state.instance_id, &state.ctx(now))
             .await?;
     } else {

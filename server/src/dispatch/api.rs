@@ -21,7 +21,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AutoDispatch {
-    /// Only this region; absent: every region the caller dispatches.
+    /// Only this region; absent or `null`: every region the caller dispatches.
     pub region: Option<String>,
 }
 
@@ -50,10 +50,11 @@ pub struct BatchReport {
 /// batch is planned at once and recorded in short transactions (`batch`), so a large one
 /// never holds the write lock for long.
 #[utoipa::path(post, path = "/v1/dispatch/auto", tag = "dispatch", operation_id = "auto_dispatch",
-    request_body = AutoDispatch, security(("bearer_jwt" = [])),
+    request_body(content = Option<AutoDispatch>, description = "Optional: an empty body is every region the caller dispatches."),
+    security(("bearer_jwt" = [])),
     responses(
         (status = 200, description = "What the batch decided.", body = BatchReport),
-        (status = 400, description = "`malformed_json`.", body = ErrorBody),
+        (status = 400, description = "`malformed_json`: a body that is not empty, `null` or an `AutoDispatch`.", body = ErrorBody),
         (status = 401, description = "`unauthorized` or `token_expired`.", body = ErrorBody),
         (status = 403, description = "`forbidden`: not a dispatcher, manager or admin, or a region not the dispatcher's.", body = ErrorBody),
     ))]
@@ -66,11 +67,24 @@ async fn auto(
         &[Role::Dispatcher, Role::Manager, Role::Admin],
         "run dispatch",
     )?;
-    // An empty body means every region; anything else must be an `AutoDispatch`.
+    // An empty body or `null` means every region; anything else must be an `AutoDispatch`
+    // object (serde would also take a struct written as an array).
+    let malformed = |e: serde_json::Error| ApiError::bad("malformed_json", e.to_string());
     let body: AutoDispatch = if body.iter().all(u8::is_ascii_whitespace) {
         AutoDispatch::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::bad("malformed_json", e.to_string()))?
+        match serde_json::from_slice(&body).map_err(malformed)? {
+            serde_json::Value::Null => AutoDispatch::default(),
+            object @ serde_json::Value::Object(_) => {
+                serde_json::from_value(object).map_err(malformed)?
+            }
+            _ => {
+                return Err(ApiError::bad(
+                    "malformed_json",
+                    "the body is empty, null or an AutoDispatch object",
+                ))
+            }
+        }
     };
     let bounds = batch::ChunkBounds::from_env().map_err(ApiError::Internal)?;
     // Plan without any lock (a read; tens of milliseconds for 10,000 jobs): the chunks that
@@ -104,7 +118,7 @@ pub struct LoggedDecision {
     pub cause: String,
     pub technician: Option<String>,
     pub escalated: bool,
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::ops::openapi::dispatch::Explanation)]
     pub explanation: serde_json::Value,
 }
 
@@ -116,14 +130,14 @@ pub struct ExplainReport {
     /// Every dispatch decision about this work order, oldest first, with its candidates.
     pub decisions: Vec<LoggedDecision>,
     /// What dispatch would decide now, with the current loads (as if it were waiting).
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::ops::openapi::dispatch::Explanation)]
     pub now: Explanation,
 }
 
 /// Why this technician: every dispatch decision about a work order with each candidate's
 /// rank or reason for exclusion, and what dispatch would decide now.
 #[utoipa::path(get, path = "/v1/workorders/{id}/explain", tag = "dispatch", operation_id = "explain_dispatch",
-    params(("id" = String, Path, description = "The work order id.")),
+    params(("id" = crate::ops::openapi::schemas::Id, Path, description = "The work order id.")),
     security(("bearer_jwt" = [])),
     responses(
         (status = 200, description = "The decisions and the candidates.", body = ExplainReport),

@@ -2,6 +2,7 @@
 
 mod http_metrics;
 pub mod logs;
+pub mod methods;
 pub mod metrics;
 pub mod openapi;
 
@@ -82,6 +83,7 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         .body(state.metrics.render())
 }
 
-pub async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound("no such endpoint".into()))
+/// What no route took: `405` with `Allow` on a known path (see [`methods`]), `404` otherwise.
+pub async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
+    methods::unrouted(req).await
 }

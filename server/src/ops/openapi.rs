@@ -3,14 +3,29 @@
 //!
 //! The handlers answer `HttpResponse`, so the attributes, not the types, are what the document
 //! says. `tests/e2e/openapi.rs` checks the document against its table of every route (a new
-//! route goes into `paths` below and into that table), and that the operations it lists as
-//! protected really refuse a request without a token. Types from sync-core
-//! carry no schema of their own (sync-core does not depend on utoipa), so this file describes
-//! them with the documentation-only types below.
+//! route goes into `paths` below and into that table), that the operations it lists as
+//! protected really refuse a request without a token, and that a wrong method answers 405 with
+//! `Allow` (`ops::methods` reads the routes from this document). `scripts/contract-test.sh`
+//! holds the server to the document with requests generated from it.
+//!
+//! - [`schemas`] and [`dispatch`]: documentation-only types for what has no schema of its own
+//!   (sync-core does not depend on utoipa; dispatch's explanations derive only `Serialize`);
+//! - `complete`: the answers every operation shares (401, 400/413/415 of a JSON body, 500);
+//! - [`integer`]: request integers accept `2.0`, as JSON Schema's `integer` does;
+//! - `SyncCbor` below: the sync bodies are `application/cbor`.
+
+mod complete;
+pub mod dispatch;
+pub mod integer;
+pub mod schemas;
 
 use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
+
+use complete::CommonResponses;
+pub use complete::METHOD_NOT_ALLOWED;
+pub use schemas::WorkOrderView;
 
 /// Name of the security scheme protected operations refer to (`security(("bearer_jwt" = []))`).
 pub const BEARER_JWT: &str = "bearer_jwt";
@@ -22,8 +37,10 @@ pub const BEARER_JWT: &str = "bearer_jwt";
         description = "The service fieldsync devices sync with: authentication, users, work \
                        orders, the binary sync protocol, photo or signature blobs, dispatch, the service \
                        clock and KPIs. Every \
-                       refusal answers a JSON `ErrorBody` with a stable `error` code, except \
-                       where a response says otherwise."
+                       refusal answers a JSON `ErrorBody` with a stable `error` code; each \
+                       response lists the codes it can carry. A known path called with a method \
+                       it does not serve answers 405 with an `Allow` header (the shared \
+                       `MethodNotAllowed` response); an unknown path answers 404 `not_found`."
     ),
     paths(
         crate::ops::healthz,
@@ -70,8 +87,16 @@ pub const BEARER_JWT: &str = "bearer_jwt";
         crate::board::kpis,
         crate::board::daily,
     ),
-    components(schemas(crate::error::ErrorBody)),
-    modifiers(&BearerJwt),
+    components(schemas(
+        crate::error::ErrorBody,
+        schemas::NonBlankText,
+        schemas::Text,
+        schemas::BlobAddress,
+        schemas::Id,
+        schemas::CatalogRef,
+        schemas::CatalogName,
+    )),
+    modifiers(&BearerJwt, &SyncCbor, &CommonResponses),
     tags(
         (name = "ops", description = "Health, readiness, metrics and this document; no token needed."),
         (name = "auth", description = "Login, rotating refresh tokens, logout and password change."),
@@ -109,6 +134,46 @@ impl Modify for BearerJwt {
     }
 }
 
+/// The media type of the sync protocol's bodies (protocol v2, CBOR).
+pub const SYNC_MEDIA_TYPE: &str = "application/cbor";
+
+/// Describes `POST /v1/sync`'s request and success bodies as `application/cbor` bytes,
+/// whatever media type the handler's attribute names: the sync module owns the handler and
+/// its attribute, and the protocol (v2) is CBOR.
+struct SyncCbor;
+
+impl Modify for SyncCbor {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Some(op) = openapi
+            .paths
+            .paths
+            .get_mut("/v1/sync")
+            .and_then(|item| item.post.as_mut())
+        else {
+            return;
+        };
+        if let Some(body) = op.request_body.as_mut() {
+            if let Some(bytes) = binary(body.content.iter()) {
+                body.content = [(SYNC_MEDIA_TYPE.to_owned(), bytes)].into_iter().collect();
+            }
+        }
+        if let Some(utoipa::openapi::RefOr::T(ok)) = op.responses.responses.get_mut("200") {
+            if let Some(bytes) = binary(ok.content.iter()) {
+                ok.content = [(SYNC_MEDIA_TYPE.to_owned(), bytes)].into_iter().collect();
+            }
+        }
+    }
+}
+
+/// The first body of a content map that is not JSON: the binary one.
+fn binary<'a>(
+    mut content: impl Iterator<Item = (&'a String, &'a utoipa::openapi::Content)>,
+) -> Option<utoipa::openapi::Content> {
+    content
+        .find(|(media, _)| media.as_str() != "application/json")
+        .map(|(_, c)| c.clone())
+}
+
 /// `{"status": "ok"}` from `/healthz`, `{"status": "ready"}` from `/readyz`.
 #[derive(ToSchema)]
 pub struct Status {
@@ -116,27 +181,18 @@ pub struct Status {
     pub status: String,
 }
 
-/// A work order as the server derives it from its Automerge document
-/// (`sync_core::workorder::View`): `id`, `intake`, `status`, `assignee`, `accepted`,
-/// `appointment`, `diagnosis`, `quote`, `consent`, `parts`, `photos`, `notes`, `test`,
-/// `signature`, `completion`, `follow_up`, `cancellation`, `conflicts` and `event_count`.
-#[derive(ToSchema)]
-#[schema(value_type = Object)]
-pub struct WorkOrderView(pub sync_core::workorder::View);
-
-/// An encoded `sync_core::protocol::SyncRequest`: the 4 magic bytes `FSYQ`, the protocol
-/// version as a little-endian u16 (currently 1), then the request in postcard. The request
-/// says whether it lists every document the device holds (`complete`) and offers documents,
-/// each with its id, the device's heads and, when the device has something to say beyond its
-/// heads, an encoded Automerge sync message. At most 16 MiB.
+/// An encoded `sync_core::protocol::SyncRequest`: protocol v2, a CBOR map (RFC 8949) with a
+/// version field, specified message by message in `docs/PROTOCOL.md`. It says whether it lists
+/// every document the device holds and offers documents, each with its id, the device's heads
+/// and, when the device has something to say beyond its heads, an Automerge sync message.
+/// At most 16 MiB.
 #[derive(ToSchema)]
 #[schema(value_type = String, format = Binary)]
 pub struct SyncRequestBody(pub Vec<u8>);
 
-/// An encoded `sync_core::protocol::SyncResponse`: the 4 magic bytes `FSYR`, the protocol
-/// version as a little-endian u16 (currently 1), then the response in postcard: one reply per
-/// document that needs the device's attention (`Changed`, `Added`, `Removed` with a reason, or
-/// `Rejected` with a code and message), each with the server's heads and, if any, an encoded
+/// An encoded `sync_core::protocol::SyncResponse`: protocol v2, a CBOR map (`docs/PROTOCOL.md`)
+/// with one reply per document that needs the device's attention (changed, added, removed with a
+/// reason, or rejected with a code and message), each with the server's heads and, if any, an
 /// Automerge sync message for the device. Offered documents without a reply are unchanged.
 #[derive(ToSchema)]
 #[schema(value_type = String, format = Binary)]

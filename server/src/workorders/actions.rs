@@ -10,6 +10,7 @@ use sync_core::workorder::{Actor, ComplaintCategory, Role, View, WorkOrder, Work
 use crate::auth::AuthUser;
 use crate::dispatch::{explain, service, Exclusion};
 use crate::error::{ApiError, ErrorBody};
+use crate::ops::openapi::schemas::{Id, NonBlankText, Text};
 use crate::ops::openapi::WorkOrderView;
 use crate::state::AppState;
 use crate::workorders::locked::Locked;
@@ -40,6 +41,29 @@ async fn load_for_office(
         .ok_or_else(|| ApiError::NotFound(format!("no work order {id}")))
 }
 
+/// Longest free text of a step, in bytes after trimming (sync-core's limit).
+const MAX_TEXT_BYTES: usize = 4_000;
+
+/// A request's free text as sync-core will check it (trimmed; not blank when `required`; at
+/// most [`MAX_TEXT_BYTES`]), so that what sync-core refuses after this is the work order's
+/// state, not the request (see [`ApiError::on_state`]).
+fn check_text(field: &str, value: &str, required: bool) -> Result<(), ApiError> {
+    let v = value.trim();
+    if required && v.is_empty() {
+        return Err(ApiError::bad(
+            "invalid",
+            format!("{field} must not be blank"),
+        ));
+    }
+    if v.len() > MAX_TEXT_BYTES {
+        return Err(ApiError::bad(
+            "invalid",
+            format!("{field} is {} bytes, at most {MAX_TEXT_BYTES}", v.len()),
+        ));
+    }
+    Ok(())
+}
+
 fn actor(state: &AppState, user: &AuthUser) -> Actor {
     Actor::new(user.id.clone(), user.role, state.instance_id.clone())
 }
@@ -62,7 +86,7 @@ async fn office_step(
     let mut doc = load_for_office(&mut tx, state, user, id).await?;
     // A dispatch step may take the job from its technician, whose devices must hear of it.
     let taken_from = if dispatch { doc.view()?.assignee } else { None };
-    op(&mut doc.wo, &actor(state, user), now)?;
+    op(&mut doc.wo, &actor(state, user), now).map_err(ApiError::on_state)?;
     let view = doc
         .save(&mut tx, &user.id, &state.instance_id, &state.ctx(now))
         .await?;
@@ -77,35 +101,40 @@ async fn office_step(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssignBody {
+    /// The user id of an active technician.
+    #[schema(value_type = Id)]
     pub technician: String,
-    /// Required when the job already has a technician (a reassignment).
+    /// Required (not blank) when the job already has a technician: a reassignment. At most
+    /// 4,000 bytes.
+    #[schema(value_type = Option<Text>)]
     pub reason: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AssignResult {
-    #[schema(value_type = Object)]
+    #[schema(value_type = WorkOrderView)]
     pub work_order: View,
     /// Why automatic dispatch would not have chosen this technician, if it would not have
     /// been eligible (outside the region, missing skills, at capacity, declined before).
     /// A dispatcher may override; the reason is recorded in the dispatch log.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::ops::openapi::dispatch::Exclusion>)]
     pub warning: Option<Exclusion>,
 }
 
 /// Assigns or reassigns a work order to a technician (dispatchers in their regions,
 /// managers, admins).
 #[utoipa::path(post, path = "/v1/workorders/{id}/assign", tag = "dispatch", operation_id = "assign_work_order",
-    params(("id" = String, Path, description = "The work order id.")),
+    params(("id" = Id, Path, description = "The work order id.")),
     request_body = AssignBody, security(("bearer_jwt" = [])),
     responses(
         (status = 200, description = "Assigned; with a warning when dispatch rules would not have chosen them.", body = AssignResult),
-        (status = 400, description = "`invalid`: a reassignment without a reason, or the same technician; \
-            `not_a_technician`: no active technician by that id; `malformed_json`.", body = ErrorBody),
+        (status = 400, description = "`invalid`: a reason over 4,000 bytes; `malformed_json`.", body = ErrorBody),
         (status = 401, description = "`unauthorized` or `token_expired`.", body = ErrorBody),
         (status = 403, description = "`forbidden`: not a dispatcher, manager or admin.", body = ErrorBody),
         (status = 404, description = "`not_found`: no such work order the caller can see.", body = ErrorBody),
-        (status = 409, description = "`wrong_state`: signed or completed work orders keep their technician.", body = ErrorBody),
+        (status = 409, description = "`wrong_state`: signed or completed work orders keep their technician, \
+            a reassignment needs a reason, or it is the same technician; `not_a_technician`: no active \
+            technician has that id.", body = ErrorBody),
     ))]
 async fn assign(
     state: web::Data<AppState>,
@@ -119,6 +148,7 @@ async fn assign(
     )?;
     let id = id.into_inner();
     let body = body.into_inner();
+    check_text("reason", body.reason.as_deref().unwrap_or(""), false)?;
     let mut tx = state.db.begin_write().await?;
     let now = state.clock.now(&mut tx).await?;
     service::lock(&mut tx).await?;
@@ -126,10 +156,12 @@ async fn assign(
     let before = doc.view()?;
     let techs = service::technicians(&mut tx, None).await?;
     let Some(tech) = techs.iter().find(|t| t.id == body.technician && t.active) else {
-        return Err(ApiError::bad(
-            "not_a_technician",
-            format!("no active technician {:?}", body.technician),
-        ));
+        // 409: a well-formed request naming what is not (or no longer) a technician.
+        return Err(ApiError::Status {
+            status: 409,
+            code: "not_a_technician",
+            message: format!("no active technician {:?}", body.technician),
+        });
     };
     let history = doc
         .wo
@@ -150,7 +182,8 @@ async fn assign(
         .find(|c| c.technician == tech.id)
         .and_then(|c| c.excluded.clone());
     doc.wo
-        .assign(&actor(&state, &user), &tech.id, body.reason.as_deref(), now)?;
+        .assign(&actor(&state, &user), &tech.id, body.reason.as_deref(), now)
+        .map_err(ApiError::on_state)?;
     let ctx = state.ctx(now);
     let view = doc
         .save(&mut tx, &user.id, &state.instance_id, &ctx)
@@ -178,16 +211,17 @@ async fn assign(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReasonBody {
+    #[schema(value_type = NonBlankText)]
     pub reason: String,
 }
 
 /// Takes a work order back to dispatch (dispatchers in their regions, managers, admins).
 #[utoipa::path(post, path = "/v1/workorders/{id}/unassign", tag = "dispatch", operation_id = "unassign_work_order",
-    params(("id" = String, Path, description = "The work order id.")),
+    params(("id" = Id, Path, description = "The work order id.")),
     request_body = ReasonBody, security(("bearer_jwt" = [])),
     responses(
         (status = 200, description = "Back to pending dispatch.", body = WorkOrderView),
-        (status = 400, description = "`invalid`: the reason is empty; `malformed_json`.", body = ErrorBody),
+        (status = 400, description = "`invalid`: the reason is blank or over 4,000 bytes; `malformed_json`.", body = ErrorBody),
         (status = 401, description = "`unauthorized` or `token_expired`.", body = ErrorBody),
         (status = 403, description = "`forbidden`: not a dispatcher, manager or admin.", body = ErrorBody),
         (status = 404, description = "`not_found`: no such work order the caller can see.", body = ErrorBody),
@@ -203,6 +237,7 @@ async fn unassign(
         &[Role::Dispatcher, Role::Manager, Role::Admin],
         "unassign work orders",
     )?;
+    check_text("reason", &body.reason, true)?;
     office_step(&state, &user, &id, true, |wo, a, now| {
         wo.unassign(a, &body.reason, now)
     })
@@ -212,23 +247,22 @@ async fn unassign(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClassifyBody {
-    /// `quality`, `attitude` or `delay`.
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::ops::openapi::schemas::ComplaintCategory)]
     pub category: ComplaintCategory,
     pub urgent: bool,
 }
 
 /// Classifies a complaint (CS-COMPLAINT-CLASSIFY); an urgent one is escalated to the managers.
 #[utoipa::path(post, path = "/v1/workorders/{id}/classify", tag = "workorders", operation_id = "classify_complaint",
-    params(("id" = String, Path, description = "The work order id.")),
+    params(("id" = Id, Path, description = "The work order id.")),
     request_body = ClassifyBody, security(("bearer_jwt" = [])),
     responses(
         (status = 200, description = "Classified.", body = WorkOrderView),
-        (status = 400, description = "`invalid`: not a complaint; `malformed_json`: e.g. an unknown category.", body = ErrorBody),
+        (status = 400, description = "`malformed_json`: e.g. an unknown category.", body = ErrorBody),
         (status = 401, description = "`unauthorized` or `token_expired`.", body = ErrorBody),
         (status = 403, description = "`forbidden`: technicians and auditors.", body = ErrorBody),
         (status = 404, description = "`not_found`: no such work order the caller can see.", body = ErrorBody),
-        (status = 409, description = "`wrong_state`: cancelled.", body = ErrorBody),
+        (status = 409, description = "`wrong_state`: not a complaint, or cancelled.", body = ErrorBody),
     ))]
 async fn classify(
     state: web::Data<AppState>,
@@ -250,20 +284,25 @@ async fn classify(
 #[serde(deny_unknown_fields)]
 pub struct FollowUpBody {
     /// 1 to 5; 3 or less escalates to a manager (CS-LOWSCORE).
+    #[serde(deserialize_with = "crate::ops::openapi::integer::u8")]
+    #[schema(minimum = 1, maximum = 5)]
     pub score: u8,
     #[serde(default)]
+    #[schema(value_type = Text)]
     pub comment: String,
     #[serde(default)]
+    #[schema(value_type = Text)]
     pub remedial: String,
 }
 
 /// Records the follow-up call of a completed work order (agents, dispatchers, managers, admins).
 #[utoipa::path(post, path = "/v1/workorders/{id}/followup", tag = "workorders", operation_id = "record_follow_up",
-    params(("id" = String, Path, description = "The work order id.")),
+    params(("id" = Id, Path, description = "The work order id.")),
     request_body = FollowUpBody, security(("bearer_jwt" = [])),
     responses(
         (status = 200, description = "Recorded: closed, or escalated for a low score.", body = WorkOrderView),
-        (status = 400, description = "`invalid`: the score is not 1 to 5; `malformed_json`.", body = ErrorBody),
+        (status = 400, description = "`invalid`: the score is not 1 to 5, or a text is over 4,000 bytes; \
+            `malformed_json`.", body = ErrorBody),
         (status = 401, description = "`unauthorized` or `token_expired`.", body = ErrorBody),
         (status = 403, description = "`forbidden`: technicians and auditors.", body = ErrorBody),
         (status = 404, description = "`not_found`: no such work order the caller can see.", body = ErrorBody),
@@ -279,6 +318,14 @@ async fn follow_up(
         &[Role::Agent, Role::Dispatcher, Role::Manager, Role::Admin],
         "record follow-up calls",
     )?;
+    if !(1..=5).contains(&body.score) {
+        return Err(ApiError::bad(
+            "invalid",
+            format!("score {} is not between 1 and 5", body.score),
+        ));
+    }
+    check_text("comment", &body.comment, false)?;
+    check_text("remedial", &body.remedial, false)?;
     office_step(&state, &user, &id, false, |wo, a, now| {
         wo.follow_up(a, body.score, &body.comment, &body.remedial, now)
     })

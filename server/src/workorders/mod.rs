@@ -27,10 +27,39 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateWorkOrder {
-    /// Optional; the server numbers the work order when absent.
+    /// Optional (absent or `null`): the server numbers the work order. 1 to 128 letters,
+    /// digits and `- _ . : @`.
+    #[schema(pattern = "^[A-Za-z0-9_.:@-]{1,128}$")]
     pub id: Option<String>,
-    #[schema(value_type = Object)]
+    #[serde(deserialize_with = "strict_intake")]
+    #[schema(value_type = crate::ops::openapi::schemas::Intake)]
     pub intake: Intake,
+}
+
+/// The intake as sent, refusing fields `Intake` does not have: sync-core's types ignore them,
+/// the document says `additionalProperties: false`, and a misspelt field should not pass
+/// silently.
+fn strict_intake<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Intake, D::Error> {
+    use serde::de::Error;
+    let sent = serde_json::Value::deserialize(d)?;
+    let intake: Intake = serde_json::from_value(sent.clone()).map_err(D::Error::custom)?;
+    let known = serde_json::to_value(&intake).map_err(D::Error::custom)?;
+    match unknown_field(&sent, &known) {
+        Some(path) => Err(D::Error::custom(format!("unknown field `intake.{path}`"))),
+        None => Ok(intake),
+    }
+}
+
+/// The first key of `sent` (depth first, dotted) that `known`, the same value re-serialized
+/// from its type, does not have.
+fn unknown_field(sent: &serde_json::Value, known: &serde_json::Value) -> Option<String> {
+    let (Some(sent), Some(known)) = (sent.as_object(), known.as_object()) else {
+        return None;
+    };
+    sent.iter().find_map(|(key, value)| match known.get(key) {
+        None => Some(key.clone()),
+        Some(k) => unknown_field(value, k).map(|inner| format!("{key}.{inner}")),
+    })
 }
 
 fn internal(e: impl std::fmt::Display) -> ApiError {
@@ -53,7 +82,8 @@ fn new_number(now: i64) -> String {
     security(("bearer_jwt" = [])),
     responses(
         (status = 201, description = "Created; the work order as derived from its document.", body = WorkOrderView),
-        (status = 400, description = "`bad_id`: the id is malformed; `invalid_work_order`: the intake is invalid; \
+        (status = 400, description = "`bad_id`: the id is malformed; `invalid_work_order`: the intake is invalid \
+            (a blank required text, a text over 4,000 bytes, a malformed attachment address); \
             `malformed_json`: the body is not a `CreateWorkOrder`.", body = ErrorBody),
         (status = 401, description = "`unauthorized`: no, a malformed or a refused access token; \
             `token_expired`: refresh the access token.", body = ErrorBody),
@@ -155,7 +185,8 @@ pub struct WorkOrderRow {
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Only work orders in this status, e.g. `pending_dispatch` or `on_site`.
-    pub status: Option<String>,
+    #[param(value_type = Option<crate::ops::openapi::schemas::WorkOrderStatus>)]
+    pub status: Option<sync_core::workorder::Status>,
     /// Only work orders in this region.
     pub region: Option<String>,
 }
@@ -192,7 +223,7 @@ async fn list(
     let rows: Vec<WorkOrderRow> = rows
         .into_iter()
         .filter(|r| visible.contains(&r.id))
-        .filter(|r| q.status.as_ref().is_none_or(|s| &r.status == s))
+        .filter(|r| q.status.is_none_or(|s| r.status == s.as_str()))
         .filter(|r| q.region.as_ref().is_none_or(|s| &r.region == s))
         .collect();
     Ok(HttpResponse::Ok().json(rows))
@@ -204,7 +235,7 @@ async fn list(
     path = "/v1/workorders/{id}",
     tag = "workorders",
     operation_id = "get_work_order",
-    params(("id" = String, Path, description = "The work order id, e.g. `WO-2026-000123`.")),
+    params(("id" = crate::ops::openapi::schemas::Id, Path, description = "The work order id, e.g. `WO-2026-000123`.")),
     security(("bearer_jwt" = [])),
     responses(
         (status = 200, description = "The work order as derived from its document.", body = WorkOrderView),
