@@ -281,9 +281,14 @@ impl WorkOrder {
                     kind,
                 };
                 if let Some(new_notes) = notes {
-                    let mut t = d.notes;
-                    t.update(new_notes);
-                    autosurgeon::reconcile_prop(tx, ROOT, "notes", &t)?;
+                    // Automerge's own text diff: it splices by character, so notes in any
+                    // script are kept (autosurgeon's `Text::update` spliced at byte offsets,
+                    // which Automerge refused for any non-ASCII text).
+                    let text = match tx.get(ROOT, "notes")? {
+                        Some((automerge::Value::Object(ObjType::Text), obj)) => obj,
+                        _ => tx.put_object(ROOT, "notes", ObjType::Text)?,
+                    };
+                    tx.update_text(&text, new_notes)?;
                 }
                 let events = match tx.get(ROOT, "events")? {
                     Some((automerge::Value::Object(ObjType::List), obj)) => obj,

@@ -473,3 +473,42 @@ fn only_complaints_are_classified_and_the_latest_classification_stands() {
     assert_eq!((c.category, c.urgent), (ComplaintCategory::Attitude, true));
     assert_eq!(c.by.user, "disp-1");
 }
+
+#[test]
+fn notes_in_any_script_are_kept_and_merge() {
+    let mut wo = accepted();
+    let t = tech();
+    wo.edit_notes(&t, "Straße 5 — ring twice", T0 + 10 * MIN)
+        .unwrap();
+    wo.edit_notes(
+        &t,
+        "Straße 5 — ring twice 🔔, Hund im Garten",
+        T0 + 11 * MIN,
+    )
+    .unwrap();
+    assert_eq!(
+        wo.view().unwrap().notes,
+        "Straße 5 — ring twice 🔔, Hund im Garten"
+    );
+    // Two offline edits of non-ASCII notes merge character by character.
+    let mut left = wo.fork_for("phone-l").unwrap();
+    let mut right = wo.fork_for("phone-r").unwrap();
+    left.edit_notes(
+        &t,
+        "Straße 5 — ring twice 🔔, Hund im Garten; Schlüssel beim Nachbarn",
+        T0 + 12 * MIN,
+    )
+    .unwrap();
+    right
+        .edit_notes(
+            &dispatcher(),
+            "Café: Straße 5 — ring twice 🔔, Hund im Garten",
+            T0 + 12 * MIN,
+        )
+        .unwrap();
+    left.merge(&mut right).unwrap();
+    assert_eq!(
+        left.view().unwrap().notes,
+        "Café: Straße 5 — ring twice 🔔, Hund im Garten; Schlüssel beim Nachbarn"
+    );
+}

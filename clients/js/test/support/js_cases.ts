@@ -186,8 +186,6 @@ export const JS_CASES: JsCase[] = [
       "Notes with non-ASCII text (ß, an em dash, an emoji) written and then edited in TypeScript; sync-core folds them to the same view.",
     base: "assigned",
     steps: unicodeNotes,
-    noRustReplay:
-      "sync-core's edit_notes fails on non-ASCII text: autosurgeon's Text::update splices at byte offsets where Automerge counts code points",
     checks: [
       (wo) => assert.equal(wo.view().notes, "Straße 5, Hinterhaus — Hund 🐕 bellt, klingeln\n"),
     ],
