@@ -46,7 +46,7 @@ fi
 say "building field-server"
 # The same features as `cargo test --workspace`: a no-op after it, so CI compiles nothing twice.
 cargo test --workspace --no-run --quiet || die "cargo build failed"
-BIN="$REPO/target/debug/field-server"
+BIN="${CARGO_TARGET_DIR:-$REPO/target}/debug/field-server"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/contract-test-XXXXXX")"
 SERVER_PID=""
 cleanup() {

@@ -1,7 +1,7 @@
 /**
  * A real `field-server` child process with a fresh SQLite database, a random port and a
  * bootstrap admin, as tests/src/server.rs starts it for the Rust end-to-end tests. The binary
- * is `target/debug/field-server` (build it with cargo first; `FIELDSYNC_SERVER_BIN`
+ * is `target/debug/field-server` (or under `CARGO_TARGET_DIR`; build it with cargo first; `FIELDSYNC_SERVER_BIN`
  * overrides), and `field-cli` likewise (`FIELDSYNC_CLI_BIN`).
  */
 import { spawn, execFile, type ChildProcess } from "node:child_process";
@@ -16,7 +16,8 @@ export const ADMIN_PASSWORD = "admin-password-for-tests";
 const ROOT = fileURLToPath(new URL("../../../../../", import.meta.url));
 
 export function binary(name: string, env: string): string {
-  const path = process.env[env] ?? join(ROOT, "target", "debug", name);
+  const target = process.env.CARGO_TARGET_DIR ?? join(ROOT, "target");
+  const path = process.env[env] ?? join(target, "debug", name);
   if (!existsSync(path)) {
     throw new Error(`${path} is missing: build it first (cargo build -p server -p field-cli), or set ${env}`);
   }
