@@ -14,8 +14,10 @@ Examples:
   # with the server's CPU and memory
   field-cli bench --server http://127.0.0.1:8080 --steady --devices 1000 --jobs 5 \\
     --interval 30s --duration 120s --server-pid \"$(pgrep -x field-server)\"
+  # store 10,000 more work orders through the intake API (8 requests in flight)
+  field-cli bench --server http://127.0.0.1:8080 --seed-orders 10000
 
-Both print one JSON line. The steady line also holds `idle_sync`: one sync of a device holding
+Each prints one JSON line. The steady line also holds `idle_sync`: one sync of a device holding
 --idle-jobs jobs with nothing new on either side (target: 1 round trip, at most 2 KB up).";
 
 #[derive(Debug, Clone, Args)]
@@ -56,6 +58,13 @@ pub struct BenchArgs {
     /// Steady mode: seed of the schedules and edits (same seed, same plan).
     #[arg(long, default_value_t = 1, requires = "steady")]
     pub seed: u64,
+    /// Instead of a benchmark, store N more work orders through the intake API (in region
+    /// `seed`, which no technician works in: they wait for dispatch).
+    #[arg(long, value_name = "N", conflicts_with = "steady")]
+    pub seed_orders: Option<usize>,
+    /// With --seed-orders: intake requests in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 8, requires = "seed_orders")]
+    pub seed_concurrency: usize,
 }
 
 fn positive_duration(s: &str) -> Result<Duration, String> {

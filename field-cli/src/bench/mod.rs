@@ -4,6 +4,7 @@
 //! | --- | --- |
 //! | `burst` | every device edits offline, then all sync at once (the default mode) |
 //! | `steady` | `--steady`: devices sync on their own schedules, spread over an interval |
+//! | `seed` | `--seed-orders N`: N more stored work orders through the intake API |
 //! | `schedule` | when a steady device syncs and what it edits first (pure) |
 //! | `memdevice` | an in-memory device for the steady mode (the real protocol client) |
 //! | `setup` | users, regions and work orders through the API |
@@ -20,12 +21,14 @@ mod procstat;
 mod progress;
 mod report;
 mod schedule;
+mod seed;
 mod setup;
 mod steady;
 
 pub use args::BenchArgs;
 pub use burst::{run, run_observed, BenchOptions, BenchResult};
 pub use report::LatencyMs;
+pub use seed::{SeedOptions, SeedResult};
 pub use steady::{IdleSync, SteadyOptions, SteadyResult};
 
 /// The examples shown after `field-cli bench --help`.
@@ -39,6 +42,19 @@ pub async fn run_cli(
     admin_password: String,
     progress: bool,
 ) -> anyhow::Result<String> {
+    if let Some(orders) = args.seed_orders {
+        let result = seed::run(&SeedOptions {
+            server: args.server,
+            admin_user: args.admin_user,
+            admin_password,
+            orders,
+            concurrency: args.seed_concurrency,
+            server_pid: args.server_pid,
+            progress,
+        })
+        .await?;
+        return Ok(serde_json::to_string(&result)?);
+    }
     if args.steady {
         let result = steady::run(&SteadyOptions {
             server: args.server,
