@@ -8,6 +8,8 @@
 //! `FIELDSYNC_BLESS_VECTORS=1` to rewrite the files after a deliberate change of the format
 //! (and say why in the commit).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::PathBuf;
 
 use automerge::sync::{self, SyncDoc};
