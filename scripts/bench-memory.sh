@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Server memory as stored documents grow: one release `field-server` on a fresh SQLite
-# database; for each target count of seeded work orders (default 1000 10000 100000) it seeds
-# up to that count through the intake API (`field-cli bench --seed-orders`), then records the
-# server's resident memory idle, through a 200 x 10 x 10 burst (`field-cli bench`) and through
-# a steady run (`field-cli bench --steady`). Prints a markdown table on stdout; progress on
-# stderr; raw JSON lines and the RSS samples go to target/bench-memory/<time>/.
+# Server memory as stored documents grow: for each count of seeded work orders (default
+# 1000 10000 100000) a release `field-server` on a fresh SQLite database gets that many work
+# orders through the intake API first (`field-cli bench --seed-orders`: no technician exists
+# yet, so intake stays fast), then the script records its resident memory idle, through a
+# 200 x 10 x 10 burst (`field-cli bench`) and through a steady run (`field-cli bench --steady`). Prints a markdown table on stdout; progress on
+# stderr; raw JSON lines, server logs and RSS samples go to target/bench-memory/<time>/.
 #
 #   scripts/bench-memory.sh [--counts "1000 10000 100000"] [--server-bin PATH] [--cli-bin PATH]
 #
@@ -58,50 +58,53 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-"$SERVER_BIN" --bind 127.0.0.1:0 --database-url "sqlite://$WORK/fs.db" --blob-dir "$WORK/blobs" \
-  >"$WORK/server.out" 2>"$OUT/server.log" &
-SERVER_PID=$!
-URL=""
-for _ in $(seq 1 100); do
-  URL="$(sed -n 's/^field-server listening on //p' "$WORK/server.out" 2>/dev/null || true)"
-  [ -n "$URL" ] && break
-  kill -0 "$SERVER_PID" 2>/dev/null || die "field-server exited at start (see $OUT/server.log)"
-  sleep 0.1
-done
-[ -n "$URL" ] || die "field-server did not say where it listens within 10 s"
-say "server $SERVER_PID at $URL, output in $OUT"
-
-# The server's resident memory every 200 ms: "<unix time> <KiB>".
-(while kill -0 "$SERVER_PID" 2>/dev/null; do
-  echo "$(date +%s.%N) $(awk '/^VmRSS/{print $2}' "/proc/$SERVER_PID/status" 2>/dev/null)"
-  sleep 0.2
-done) >"$OUT/rss.txt" &
-SAMPLER_PID=$!
+start_server() {
+  "$SERVER_BIN" --bind 127.0.0.1:0 --database-url "sqlite://$WORK/fs.db" --blob-dir "$WORK/blobs" \
+    >"$WORK/server.out" 2>"$OUT/server-$1.log" &
+  SERVER_PID=$!
+  URL=""
+  for _ in $(seq 1 100); do
+    URL="$(sed -n 's/^field-server listening on //p' "$WORK/server.out" 2>/dev/null || true)"
+    [ -n "$URL" ] && break
+    kill -0 "$SERVER_PID" 2>/dev/null || die "field-server exited at start (see $OUT/server-$1.log)"
+    sleep 0.1
+  done
+  [ -n "$URL" ] || die "field-server did not say where it listens within 10 s"
+  say "server $SERVER_PID at $URL, output in $OUT"
+  # The server's resident memory every 200 ms: "<unix time> <KiB>".
+  (while kill -0 "$SERVER_PID" 2>/dev/null; do
+    echo "$(date +%s.%N) $(awk '/^VmRSS/{print $2}' "/proc/$SERVER_PID/status" 2>/dev/null)"
+    sleep 0.2
+  done) >"$OUT/rss-$1.txt" &
+  SAMPLER_PID=$!
+}
+stop_server() {
+  kill "$SAMPLER_PID" 2>/dev/null || true
+  kill -TERM "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+  SAMPLER_PID=""
+  rm -rf "$WORK/fs.db" "$WORK/fs.db-wal" "$WORK/fs.db-shm" "$WORK/blobs"
+}
 
 now() { date +%s.%N; }
 # Highest RSS sample (MiB) between two times.
 peak_between() {
-  awk -v a="$1" -v b="$2" '$1 >= a && $1 <= b && $2 > m { m = $2 } END { printf "%.0f", m / 1024 }' "$OUT/rss.txt"
+  awk -v a="$1" -v b="$2" '$1 >= a && $1 <= b && $2 > m { m = $2 } END { printf "%.0f", m / 1024 }' "$OUT/rss-$3.txt"
 }
 rss_now() { awk '/^VmRSS/{printf "%.0f", $2 / 1024}' "/proc/$SERVER_PID/status"; }
 
-echo "| stored work orders | seeding (orders/s) | idle RSS | 200×10 burst: peak RSS | burst changes/s | steady ($STEADY_DEVICES devices, $STEADY_DURATION): peak RSS | steady p99 | RSS after |"
-echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-seeded=0
-total=0
+echo "| seeded work orders | seeding (orders/s) | idle RSS | 200×10 burst: peak RSS | burst changes/s | steady ($STEADY_DEVICES devices, $STEADY_DURATION): peak RSS | steady p99 | RSS after | VmHWM |"
+echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for count in $COUNTS; do
-  add=$((count - seeded))
-  rate="–"
-  if [ "$add" -gt 0 ]; then
-    say "seeding $add work orders (to $count)"
-    "$CLI_BIN" bench --server "$URL" --seed-orders "$add" --seed-concurrency "$SEED_CONCURRENCY" \
-      --server-pid "$SERVER_PID" >"$OUT/seed-$count.json" 2>"$OUT/seed-$count.err" ||
-      die "seeding failed: $(tail -1 "$OUT/seed-$count.err")"
-    rate="$(jq -r .orders_per_second "$OUT/seed-$count.json")"
-    seeded=$count
-    total=$((total + add))
-  fi
-  sleep 15 # let the seeding's freed memory go back
+  start_server "$count"
+  say "seeding $count work orders"
+  "$CLI_BIN" bench --server "$URL" --seed-orders "$count" --seed-concurrency "$SEED_CONCURRENCY" \
+    --server-pid "$SERVER_PID" >"$OUT/seed-$count.json" 2>"$OUT/seed-$count.err" ||
+    die "seeding failed: $(tail -1 "$OUT/seed-$count.err")"
+  rate="$(jq -r .orders_per_second "$OUT/seed-$count.json")"
+  total=$count
+  sleep 15 # the seeding's freed memory goes back
   idle="$(rss_now)"
 
   say "burst $BURST_DEVICES x 10 x 10 at $total stored work orders"
@@ -111,7 +114,7 @@ for count in $COUNTS; do
     die "burst failed: $(tail -1 "$OUT/burst-$count.err")"
   t1="$(now)"
   total=$((total + BURST_DEVICES * 10))
-  burst_peak="$(peak_between "$t0" "$t1")"
+  burst_peak="$(peak_between "$t0" "$t1" "$count")"
   burst_rate="$(jq -r .changes_per_second "$OUT/burst-$count.json")"
 
   say "steady $STEADY_DEVICES devices for $STEADY_DURATION at $total stored work orders"
@@ -122,9 +125,10 @@ for count in $COUNTS; do
     die "steady run failed: $(tail -1 "$OUT/steady-$count.err")"
   t1="$(now)"
   total=$((total + STEADY_DEVICES * 5))
-  steady_peak="$(peak_between "$t0" "$t1")"
+  steady_peak="$(peak_between "$t0" "$t1" "$count")"
   steady_p99="$(jq -r '.sync_latency_ms.p99' "$OUT/steady-$count.json")"
   sleep 15
-  echo "| $count seeded, $total in all after | $rate | $idle MiB | $burst_peak MiB | $burst_rate | $steady_peak MiB | $steady_p99 ms | $(rss_now) MiB |"
+  hwm="$(awk '/^VmHWM/{printf "%.0f", $2 / 1024}' "/proc/$SERVER_PID/status")"
+  echo "| $count ($total after the runs) | $rate | $idle MiB | $burst_peak MiB | $burst_rate | $steady_peak MiB | $steady_p99 ms | $(rss_now) MiB | $hwm MiB |"
+  stop_server
 done
-say "server peak RSS over the whole run (VmHWM): $(awk '/^VmHWM/{printf "%.0f", $2 / 1024}' "/proc/$SERVER_PID/status") MiB"
