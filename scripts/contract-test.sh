@@ -143,6 +143,15 @@ checks.positive_data_acceptance.enabled = false
 [[operations]]
 include-path = ["/v1/kpi", "/v1/kpi/daily"]
 checks.positive_data_acceptance.enabled = false
+
+# The event stream's 200 is documented as text/event-stream with a string schema, which
+# schemathesis applies to each parsed event ({id, event, data}); the events module owns that
+# annotation (a schema per event is its to write), so its event shapes are not checked here;
+# one event per stream is enough to check its status and media type.
+[[operations]]
+include-path = "/v1/events"
+checks.response_schema_conformance.enabled = false
+max-stream-events = 1
 EOF
 # The sync body is `application/cbor` bytes: sent as generated.
 cat >"$WORK/contract_hooks.py" <<'EOF'
