@@ -509,7 +509,8 @@ tests::on_each_backend! {
                 &json!({"category": "delay", "urgent": false}),
             )
             .await;
-        assert_eq!(r.status(), 400, "only complaints are classified");
+        // The request is well formed; what refuses it is the work order's state.
+        assert_eq!(r.status(), 409, "only complaints are classified");
         let r = s
             .post(
                 &agent,
