@@ -257,7 +257,9 @@ async fn sync_states_users_and_token_families(db: &Db) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(back, state);
+    // What the encoding keeps: the shared heads and the heads the last reply sent.
+    assert_eq!(back.sync.shared_heads, state.sync.shared_heads);
+    assert_eq!(back.sent_heads, state.sent_heads);
     db::sync_state::forget_many(&mut conn, "phone-1", &["WO-LOG".to_owned()])
         .await
         .unwrap();
