@@ -9,6 +9,7 @@
 //!
 //! [dispatch]
 //! auto_on_intake = false
+//! batch_chunk_decisions = 64   # POST /v1/dispatch/auto: decisions per write transaction
 //!
 //! [kpi]
 //! first_time_fix_target = 0.9
@@ -129,12 +130,22 @@ impl Default for ClockPolicy {
 pub struct DispatchPolicy {
     /// Assign a new work order automatically (region, skills, load) as soon as it is recorded.
     pub auto_on_intake: bool,
+    /// `POST /v1/dispatch/auto` records its plan in short transactions ("chunks") so that
+    /// technicians' syncs are not kept waiting: a chunk stops taking decisions once it has held
+    /// the write lock this long (1ms to 10s; the commit comes on top).
+    #[serde(with = "humantime_serde")]
+    pub batch_chunk_budget: Duration,
+    /// … or once it has recorded this many decisions (1 to 10,000): its documents are locked
+    /// up front, so this bounds the locked set.
+    pub batch_chunk_decisions: usize,
 }
 
 impl Default for DispatchPolicy {
     fn default() -> Self {
         DispatchPolicy {
             auto_on_intake: true,
+            batch_chunk_budget: Duration::from_millis(130),
+            batch_chunk_decisions: 256,
         }
     }
 }
@@ -282,6 +293,19 @@ impl Policy {
                 "must be at least 1".into(),
             ));
         }
+        let d = &self.dispatch;
+        if !(Duration::from_millis(1)..=Duration::from_secs(10)).contains(&d.batch_chunk_budget) {
+            return Err((
+                "dispatch.batch_chunk_budget",
+                "must be from 1ms to 10s".into(),
+            ));
+        }
+        if !(1..=10_000).contains(&d.batch_chunk_decisions) {
+            return Err((
+                "dispatch.batch_chunk_decisions",
+                format!("must be from 1 to 10000, not {}", d.batch_chunk_decisions),
+            ));
+        }
         let k = &self.kpi;
         for (field, share) in [
             ("kpi.first_response_target", k.first_response_target),
@@ -418,6 +442,14 @@ mod tests {
             (
                 "[kpi]\navg_response_target_minutes = nan",
                 "kpi.avg_response_target_minutes",
+            ),
+            (
+                "[dispatch]\nbatch_chunk_decisions = 0",
+                "dispatch.batch_chunk_decisions must be from 1 to 10000, not 0",
+            ),
+            (
+                "[dispatch]\nbatch_chunk_budget = \"1min\"",
+                "dispatch.batch_chunk_budget must be from 1ms to 10s",
             ),
         ] {
             let e = Policy::from_toml_str(text).unwrap_err();

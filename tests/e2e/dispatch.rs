@@ -553,15 +553,10 @@ tests::on_each_backend! {
     async fn a_batch_of_several_chunks_fills_every_slot_once_in_serving_order(backend) {
         let policy = policy_file(
             &format!("chunks-{}", backend.name()),
-            "[dispatch]\nauto_on_intake = false\n",
+            // Three decisions a chunk: the 13 jobs below take five chunks.
+            "[dispatch]\nauto_on_intake = false\nbatch_chunk_decisions = 3\n",
         );
-        // Three decisions a chunk: the 13 jobs below take five chunks.
-        let s = TestServer::start_with_env(
-            BIN,
-            &backend,
-            &[("FIELDSYNC_POLICY", &policy), ("FIELDSYNC_DISPATCH_CHUNK_DECISIONS", "3")],
-        )
-        .await;
+        let s = TestServer::start_with_env(BIN, &backend, &[("FIELDSYNC_POLICY", &policy)]).await;
         let admin = company(&s).await;
         small_capacities(&s, &admin).await;
         let agent = s.user_token("agent-1").await;
@@ -646,9 +641,9 @@ tests::on_each_backend! {
     async fn two_batches_at_once_in_small_chunks_never_give_a_slot_twice(backend) {
         let policy = policy_file(
             &format!("two-batches-{}", backend.name()),
-            "[dispatch]\nauto_on_intake = false\n",
+            "[dispatch]\nauto_on_intake = false\nbatch_chunk_decisions = 2\n",
         );
-        let env = [("FIELDSYNC_POLICY", policy.as_str()), ("FIELDSYNC_DISPATCH_CHUNK_DECISIONS", "2")];
+        let env = [("FIELDSYNC_POLICY", policy.as_str())];
         let s1 = TestServer::start_with_env(BIN, &backend, &env).await;
         // On PostgreSQL the second batch runs in another instance; on SQLite beside the first.
         let s2 = match backend {

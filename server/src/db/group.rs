@@ -144,36 +144,13 @@ async fn run_one(conn: &mut AnyConnection, run: Run) -> anyhow::Result<Output> {
 mod tests {
     use super::*;
 
-    async fn db() -> (Db, tempfile_dir::Dir) {
-        let dir = tempfile_dir::Dir::new();
-        let db = Db::connect(&format!("sqlite://{}/t.db", dir.path()))
-            .await
-            .unwrap();
+    async fn db() -> crate::db::scratch::Scratch {
+        let s = crate::db::scratch::Scratch::new().await;
         sqlx::query("CREATE TABLE t (k TEXT PRIMARY KEY)")
-            .execute(&db.pool)
+            .execute(&s.db.pool)
             .await
             .unwrap();
-        (db, dir)
-    }
-
-    /// A throwaway directory under the system's temp dir, removed on drop.
-    mod tempfile_dir {
-        pub struct Dir(std::path::PathBuf);
-        impl Dir {
-            pub fn new() -> Self {
-                let p = std::env::temp_dir().join(format!("fs-group-{}", uuid::Uuid::new_v4()));
-                std::fs::create_dir_all(&p).unwrap();
-                Dir(p)
-            }
-            pub fn path(&self) -> String {
-                self.0.display().to_string()
-            }
-        }
-        impl Drop for Dir {
-            fn drop(&mut self) {
-                let _ = std::fs::remove_dir_all(&self.0);
-            }
-        }
+        s
     }
 
     fn insert(
@@ -198,7 +175,8 @@ mod tests {
 
     #[tokio::test]
     async fn concurrent_jobs_commit_together_and_a_failing_one_alone_is_undone() {
-        let (db, _dir) = db().await;
+        let scratch = db().await;
+        let db = &scratch.db;
         let w = GroupWriter::start(db.clone());
         let (a, b, c) = tokio::join!(
             w.write(insert("a", false)),

@@ -16,6 +16,9 @@ pub mod projection;
 pub mod sync_state;
 pub mod tokens;
 pub mod users;
+pub mod write;
+
+pub use write::{WriteGate, WriteTx};
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -33,6 +36,8 @@ pub enum Backend {
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
+    /// The writers' queue of this process (SQLite only; see [`write`]).
+    gate: Option<WriteGate>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -90,18 +95,12 @@ impl Db {
             .run(&pool)
             .await
             .map_err(|e| anyhow::anyhow!("migrating the database: {e}"))?;
-        Ok(Db { pool, backend })
-    }
-
-    /// Begins a transaction that will write. On SQLite it takes the write lock at once
-    /// (`BEGIN IMMEDIATE`, waiting up to the busy timeout): a deferred transaction that read
-    /// first would fail outright when another connection wrote in between (WAL snapshot), and
-    /// a concurrent sync would answer 500. PostgreSQL locks rows as it goes.
-    pub async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Any>> {
-        match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
-        }
+        let gate = (backend == Backend::Sqlite).then(WriteGate::new);
+        Ok(Db {
+            pool,
+            backend,
+            gate,
+        })
     }
 
     /// Whether the database answers.
@@ -121,4 +120,36 @@ pub fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+/// A scratch SQLite database for unit tests, in a directory removed on drop.
+#[cfg(test)]
+pub(crate) mod scratch {
+    use super::Db;
+
+    pub struct Scratch {
+        pub db: Db,
+        dir: std::path::PathBuf,
+    }
+
+    impl Scratch {
+        #[allow(clippy::unwrap_used)]
+        pub async fn new() -> Scratch {
+            let dir = std::env::temp_dir().join(format!(
+                "fieldsync-scratch-{}",
+                uuid::Uuid::new_v4().simple()
+            ));
+            std::fs::create_dir_all(&dir).unwrap();
+            let db = Db::connect(&format!("sqlite://{}", dir.join("t.db").display()))
+                .await
+                .unwrap();
+            Scratch { db, dir }
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
 }

@@ -86,7 +86,7 @@ async fn auto(
             }
         }
     };
-    let bounds = batch::ChunkBounds::from_env().map_err(ApiError::Internal)?;
+    let bounds = batch::ChunkBounds::of(&state.policy.dispatch);
     // Plan without any lock (a read; tens of milliseconds for 10,000 jobs): the chunks that
     // record the plan re-check every decision against the loads of their time.
     let mut conn = state.db.pool.acquire().await?;

@@ -5,8 +5,8 @@
 //! here. Recording costs about a millisecond per assignment (load the document, append the
 //! event, change log, projections, `dispatch_log`), so one transaction for 10,000 jobs held
 //! SQLite's write lock for ~12 s and every technician's sync waited behind it. A chunk instead
-//! ends once it has run [`CHUNK_BUDGET`] or recorded [`CHUNK_MAX_DECISIONS`], commits, and
-//! lets waiting writers in before the next one.
+//! ends once it has run its time budget or recorded its most decisions ([`ChunkBounds`], from
+//! the policy's `[dispatch]`), commits, and lets waiting writers in before the next one.
 //!
 //! Each decision stays atomic with its document: the event, the change log, the projections
 //! and the `dispatch_log` row commit together, in the decision's chunk. Each chunk takes the
@@ -26,72 +26,36 @@ use super::chunk::{Checked, Recheck};
 use super::service::{self, Decision};
 use super::{Explanation, Job};
 use crate::db::projection::Ctx;
-use crate::db::{Backend, Db};
+use crate::db::Backend;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::workorders::locked::{Locked, SYSTEM_USER};
 
-/// A chunk stops taking decisions once it has held the write lock this long. The target is
-/// that no chunk holds it for more than ~250 ms. The check runs after each decision, so the
-/// hold is this plus one decision (~1 ms, tens when a document is compacted) plus the commit,
-/// which is usually an fsync of a few ms but, when it crosses SQLite's WAL auto-checkpoint,
-/// also copies the WAL into the database (up to ~100 ms measured on the 2-core test machine):
-/// 130 + 100 leaves a little margin. Counting time rather than decisions keeps the bound on a
-/// slow or busy machine.
-pub const CHUNK_BUDGET: Duration = Duration::from_millis(130);
-
-/// A chunk records at most this many decisions even on a fast machine: its documents are
-/// locked up front (in id order), so this bounds the locked set and the re-read of the jobs.
-/// At ~0.5 ms a decision it is reached at about the same time as [`CHUNK_BUDGET`].
-pub const CHUNK_MAX_DECISIONS: usize = 256;
-
-/// Overrides [`CHUNK_MAX_DECISIONS`] (a whole number ≥ 1): tests force several chunks with a
-/// small batch; an operator can make chunks shorter still.
-pub const CHUNK_ENV: &str = "FIELDSYNC_DISPATCH_CHUNK_DECISIONS";
-
-/// The longest pause between two chunks on SQLite. A writer waiting for SQLite's write lock
-/// sleeps in its busy handler and retries at most every 100 ms; pausing up to that long while
-/// other connections are in use lets each of them retry once with the lock free.
-const SQLITE_YIELD_MAX: Duration = Duration::from_millis(100);
-
 /// Seconds each chunk held the write transaction.
 pub const CHUNK_SECONDS: &str = "fieldsync_dispatch_chunk_seconds";
 
-/// When a chunk ends.
+/// When a chunk ends: after `budget` holding the write lock, or after `max_decisions`.
+///
+/// The defaults (`[dispatch] batch_chunk_budget = "130ms"`, `batch_chunk_decisions = 256`)
+/// aim at no chunk holding the lock for more than ~250 ms. The budget is checked after each
+/// decision, so the hold is the budget plus one decision (~1 ms, tens when a document is
+/// compacted) plus the commit, usually an fsync of a few ms but, when it crosses SQLite's WAL
+/// auto-checkpoint, also a copy of the WAL into the database (up to ~100 ms measured on the
+/// 2-core test machine). Counting time rather than decisions keeps the bound on a slow or busy
+/// machine; the decision cap bounds the documents a chunk locks up front (at ~0.5 ms a
+/// decision it is reached at about the same time as the budget).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChunkBounds {
     pub budget: Duration,
     pub max_decisions: usize,
 }
 
-impl Default for ChunkBounds {
-    fn default() -> Self {
-        ChunkBounds {
-            budget: CHUNK_BUDGET,
-            max_decisions: CHUNK_MAX_DECISIONS,
-        }
-    }
-}
-
 impl ChunkBounds {
-    /// The defaults, with [`CHUNK_ENV`] applied when set.
-    pub fn from_env() -> anyhow::Result<ChunkBounds> {
-        Self::with_max(std::env::var(CHUNK_ENV).ok().as_deref())
-    }
-
-    fn with_max(value: Option<&str>) -> anyhow::Result<ChunkBounds> {
-        let mut b = ChunkBounds::default();
-        if let Some(v) = value {
-            b.max_decisions = v
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n >= 1)
-                .ok_or_else(|| {
-                    anyhow::anyhow!("{CHUNK_ENV} must be a whole number of at least 1, not {v:?}")
-                })?;
+    pub fn of(policy: &crate::policy::DispatchPolicy) -> ChunkBounds {
+        ChunkBounds {
+            budget: policy.batch_chunk_budget,
+            max_decisions: policy.batch_chunk_decisions,
         }
-        Ok(b)
     }
 }
 
@@ -166,7 +130,9 @@ pub async fn record(
             return Err(e);
         }
         if !queue.is_empty() {
-            yield_to_writers(&state.db).await;
+            // Writers that arrived during the chunk are queued for the write turn ahead of the
+            // next chunk (`db::write`); this lets those about to queue do so.
+            tokio::task::yield_now().await;
         }
     }
     tracing::info!(
@@ -196,8 +162,9 @@ async fn chunk(
         .collect();
     let left_before = queue.len();
     let decided_before = report.decisions.len();
+    // As `Db::begin_write`: this process's writer turn, then SQLite's write lock at once.
+    let _turn = state.db.write_turn().await?;
     let mut tx = match state.db.backend {
-        // As `Db::begin_write`: take SQLite's write lock at once.
         Backend::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await?,
         Backend::Postgres => conn.begin().await?,
     };
@@ -345,40 +312,17 @@ async fn record_one(
     Ok(Some(decision))
 }
 
-/// Between two chunks on SQLite, waits while other connections of the pool are in use (a
-/// sync waiting for the write lock holds one), up to [`SQLITE_YIELD_MAX`]; nobody else
-/// working means no pause. PostgreSQL locks rows, not the database: the chunk's own locks are
-/// all another writer can wait for, and they are released at the commit.
-async fn yield_to_writers(db: &Db) {
-    match db.backend {
-        Backend::Postgres => tokio::task::yield_now().await,
-        Backend::Sqlite => {
-            let start = Instant::now();
-            loop {
-                // Also lets our own connection go back to the pool before it is counted.
-                tokio::time::sleep(Duration::from_millis(2)).await;
-                // The batch's own connection stays out of the pool.
-                let others = (db.pool.size() as usize)
-                    .saturating_sub(db.pool.num_idle())
-                    .saturating_sub(1);
-                if others == 0 || start.elapsed() >= SQLITE_YIELD_MAX {
-                    break;
-                }
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn a_chunk_locks_twice_what_the_last_one_got_through_within_the_bounds() {
-        let b = ChunkBounds::default();
-        assert_eq!(candidates(b, 0), CHUNK_MAX_DECISIONS, "the first chunk");
+        let b = ChunkBounds::of(&crate::policy::DispatchPolicy::default());
+        assert_eq!(b.max_decisions, 256);
+        assert_eq!(candidates(b, 0), 256, "the first chunk");
         assert_eq!(candidates(b, 70), 140);
-        assert_eq!(candidates(b, 200), CHUNK_MAX_DECISIONS);
+        assert_eq!(candidates(b, 200), 256);
         assert_eq!(candidates(b, 1), MIN_CANDIDATES);
         let tiny = ChunkBounds {
             max_decisions: 3,
@@ -386,21 +330,5 @@ mod tests {
         };
         assert_eq!(candidates(tiny, 3), 3);
         assert_eq!(candidates(tiny, 1), 3);
-    }
-
-    #[test]
-    fn chunk_bounds_default_to_the_named_constants_and_take_a_positive_override() {
-        assert_eq!(
-            ChunkBounds::with_max(None).unwrap(),
-            ChunkBounds {
-                budget: CHUNK_BUDGET,
-                max_decisions: CHUNK_MAX_DECISIONS
-            }
-        );
-        assert_eq!(ChunkBounds::with_max(Some("3")).unwrap().max_decisions, 3);
-        for bad in ["0", "-1", "many", ""] {
-            let e = ChunkBounds::with_max(Some(bad)).unwrap_err().to_string();
-            assert!(e.contains(CHUNK_ENV), "{e}");
-        }
     }
 }

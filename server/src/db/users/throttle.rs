@@ -81,25 +81,13 @@ pub async fn clear(conn: &mut AnyConnection, key: &str) -> sqlx::Result<()> {
 mod tests {
     use super::*;
     use crate::auth::throttle::ThrottlePolicy;
-    use crate::db::Db;
 
     const T0: i64 = 1_800_000_000_000;
 
-    async fn scratch_db() -> (Db, std::path::PathBuf) {
-        let dir = std::env::temp_dir().join(format!(
-            "fieldsync-throttle-{}",
-            uuid::Uuid::new_v4().simple()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let db = Db::connect(&format!("sqlite://{}", dir.join("t.db").display()))
-            .await
-            .unwrap();
-        (db, dir)
-    }
-
     #[tokio::test]
     async fn the_stored_counter_follows_the_policy_rule_and_old_rows_go() {
-        let (db, dir) = scratch_db().await;
+        let scratch = crate::db::scratch::Scratch::new().await;
+        let db = &scratch.db;
         let p = ThrottlePolicy::default();
         let mut conn = db.pool.acquire().await.unwrap();
         let mut expected = None;
@@ -132,6 +120,5 @@ mod tests {
         );
         drop(conn);
         db.pool.close().await;
-        let _ = std::fs::remove_dir_all(dir);
     }
 }
