@@ -21,6 +21,7 @@ import { openAutoDispatch } from "./autodispatch.js";
 const LIMIT = 50;
 const FILTERS = ["region", "skill", "status", "priority", "q"];
 const PRIORITIES = ["urgent", "vip", "normal"];
+const WAITING = "pending_dispatch";
 
 export function mountBoard(main) {
   const user = api.currentUser();
@@ -133,7 +134,6 @@ export function mountBoard(main) {
   function render() {
     const mark = focusMark(root);
     unassignedCount.textContent = `· ${board.unassigned_total}`;
-    // A waiting job is both in the queue and in its lane: each part keeps its own elements.
     reconcileList(unassignedList, board.unassigned, cardPool(unassignedList), cardOpts);
     unassignedMore.textContent =
       board.unassigned_total > board.unassigned.length ? `Showing ${board.unassigned.length} of ${board.unassigned_total}.` : "";
@@ -186,11 +186,15 @@ export function mountBoard(main) {
       if (!cell) cell = cellElement(region, status);
       existing.delete(status);
       if (cells.children[i] !== cell) cells.insertBefore(cell, cells.children[i] ?? null);
-      const list = cardsByStatus[status] ?? [];
+      // Waiting jobs are listed once, in the queue above; their lane only counts them.
+      const list = status === WAITING ? [] : cardsByStatus[status] ?? [];
       cell.querySelector(".cell-count").textContent = String(n);
-      reconcileList(cell.querySelector("ol"), list, pool, cardOpts);
+      const ol = cell.querySelector("ol");
+      reconcileList(ol, list, pool, cardOpts);
+      ol.hidden = list.length === 0;
       const more = cell.querySelector(".more");
-      more.textContent = n > list.length ? `Showing ${list.length} of ${n}; filter or search to narrow.` : "";
+      if (status === WAITING) more.textContent = `${n} waiting: see the unassigned queue above.`;
+      else more.textContent = n > list.length ? `Showing ${list.length} of ${n}; filter or search to narrow.` : "";
       i += 1;
     }
     for (const stale of existing.values()) stale.remove();

@@ -136,7 +136,10 @@ export function focusMark(root) {
  * the same list if it is still there, else on that card anywhere under `root`.
  */
 export function restoreFocus(root, mark) {
-  if (!mark || mark.el.isConnected || !mark.id) return;
+  if (!mark || document.activeElement === mark.el) return;
+  // Moving a focused node in the DOM blurs it: focus it again where it now is.
+  if (mark.el.isConnected) return mark.el.focus({ preventScroll: true });
+  if (!mark.id) return;
   const sel = `.card[data-id="${CSS.escape(mark.id)}"]`;
   const card = (mark.list?.isConnected ? mark.list.querySelector(sel) : null) ?? root.querySelector(sel);
   const target = card?.querySelector(mark.key ? `[data-focus-key="${mark.key}"]` : "a") ?? null;

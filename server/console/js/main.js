@@ -117,5 +117,6 @@ api.loadSession().then(
   (user) => {
     if (!user) showLogin(null);
   },
-  (err) => showLogin(`The server could not be reached (${err.message}). Reload to try again.`),
+  // An HTTP answer other than the session means no session; no answer at all, no server.
+  (err) => showLogin(err instanceof api.ApiError ? null : `The server could not be reached (${err.message}). Reload to try again.`),
 );
