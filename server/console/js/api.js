@@ -109,18 +109,18 @@ export function withQuery(path, query) {
 /** The session of the cookie, if any (at page load). Resolves with the user or null. */
 export async function loadSession() {
   const res = await send("GET", "/console/session");
-  if (res.status === 401) {
-    // An expired access token with a live refresh token: refresh before giving up.
-    try {
-      await refresh();
-      return currentUser();
-    } catch {
-      return null;
-    }
+  if (res.ok) {
+    setSession(await res.json());
+    return currentUser();
   }
-  if (!res.ok) throw await parseError(res);
-  setSession(await res.json());
-  return currentUser();
+  // An expired access token (or a session check the server could not answer) with a live
+  // refresh cookie: the refresh gives the session back; without one, log in.
+  try {
+    await refresh();
+    return currentUser();
+  } catch {
+    return null;
+  }
 }
 
 /** Logs in; rejects with an ApiError (401, 403 office_only, 429, 503) on refusal. */

@@ -34,6 +34,7 @@ export function mountBoard(main) {
   let loadSeq = 0;
 
   const cardOpts = {
+    statusShown: true,
     onAssign: canDispatch ? (card, button) => openAssign(card.id, { opener: button, onDone: () => reload() }) : null,
   };
 

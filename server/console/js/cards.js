@@ -17,7 +17,8 @@ export function assignable(card) {
 
 /**
  * A new card element for `card`. `opts.onAssign(card, button)` adds an Assign button;
- * `opts.extra(card)` returns more nodes (queues add scores and actions).
+ * `opts.extra(card)` returns more nodes (queues add scores and actions); `opts.statusShown`
+ * leaves out the status (the board's column says it).
  */
 export function cardElement(card, opts = {}) {
   const el = h("li", { class: "card", dataset: { id: card.id } });
@@ -57,11 +58,11 @@ export function fillCard(el, card, opts = {}) {
       h("span", { class: "card-type", text: label(card.service_type) }),
       card.skills?.length ? h("span", { class: "card-skills", text: ` · ${card.skills.join(", ")}` }) : null,
     ),
-    h("p", {
-      class: card.assignee ? "card-assignee" : "card-assignee card-unassigned",
-      text: card.assignee ? `→ ${card.assignee_name || card.assignee}` : "Unassigned",
-    }),
-    h("p", { class: "card-status", text: label(card.status) }),
+    card.assignee
+      ? h("p", { class: "card-assignee", text: `→ ${card.assignee_name || card.assignee}` })
+      : h("p", { class: "card-assignee card-unassigned", text: "Unassigned" }),
+    // On the board the column says the status; elsewhere the card does.
+    opts.statusShown ? null : h("p", { class: "card-status", text: label(card.status) }),
     deadlineElement(card.next_deadline),
     flags(card),
     opts.extra ? opts.extra(card) : null,

@@ -47,8 +47,11 @@ function frame({ labels, yTicks, yMax, format }) {
   );
   const every = labelEvery(labels.length);
   const band = PLOT_W / Math.max(1, labels.length);
+  const last = labels.length - 1;
+  // Every `every`-th day and the last one, leaving out a label that would touch the last.
+  const shown = (i) => i === last || (i % every === 0 && last - i >= every / 2 + 0.5);
   const xLabels = labels.map((l, i) =>
-    i % every === 0 || i === labels.length - 1
+    shown(i)
       ? s("text", { x: PAD.left + band * (i + 0.5), y: H - PAD.bottom + 16, "text-anchor": "middle", class: "chart-label" }, shortDate(l))
       : null,
   );

@@ -47,7 +47,8 @@ export function mountQueues(main) {
   main.append(root);
 
   const scoreOpts = {
-    extra: (card) => h("p", { class: "score" }, h("span", { class: "badge badge-danger", text: `Score ${card.score}` })),
+    extra: (card) =>
+      h("p", { class: "score" }, h("span", { class: "badge badge-danger", text: `Score ${card.score}` }), card.comment ? ` “${card.comment}”` : null),
   };
   const classifyOpts = {
     extra: (card) =>

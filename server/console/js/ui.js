@@ -54,19 +54,15 @@ export function label(code) {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
-const timeFmt = new Intl.DateTimeFormat(undefined, {
-  weekday: "short",
-  day: "numeric",
-  month: "short",
-  hour: "2-digit",
-  minute: "2-digit",
-});
+const dayFmt = new Intl.DateTimeFormat(undefined, { weekday: "short", day: "numeric", month: "short" });
 const clockFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
 
-/** A point in time (ms since the epoch) as a short local date and time. */
+/** A point in time (ms since the epoch): "14:05" today, else "Tue, Dec 1, 14:05". */
 export function fmtTime(ms) {
   if (ms === null || ms === undefined) return "—";
-  return timeFmt.format(new Date(ms));
+  const d = new Date(ms);
+  const time = clockFmt.format(d);
+  return d.toDateString() === new Date().toDateString() ? time : `${dayFmt.format(d)}, ${time}`;
 }
 
 /** Only the local hour and minute. */

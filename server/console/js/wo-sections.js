@@ -15,9 +15,10 @@ function dl(rows) {
 }
 
 function table(caption, head, rows, cls = "") {
+  // A table may scroll sideways on a narrow screen: the keyboard can reach and scroll it.
   return h(
     "div",
-    { class: "table-wrap" },
+    { class: "table-wrap", tabIndex: 0, attrs: { role: "region", "aria-label": caption } },
     h(
       "table",
       { class: cls },
@@ -28,8 +29,13 @@ function table(caption, head, rows, cls = "") {
   );
 }
 
+/** A device id short enough to read (the server's own are long); the full id is its title. */
+function device(id) {
+  return id.length > 18 ? h("span", { text: `${id.slice(0, 14)}…`, attrs: { title: id } }) : id;
+}
+
 function stamp(s) {
-  return s ? `${s.user} (${label(s.role)}) on ${s.device}, ${fmtTime(s.at)}` : "—";
+  return s ? `${s.user} (${label(s.role)}), ${fmtTime(s.at)}` : "—";
 }
 
 export function jobSection({ view: v }) {
@@ -292,7 +298,7 @@ export function timelineSection({ timeline }) {
     timeline.map((t) => [
       h("span", { attrs: { title: t.event }, text: describe(t) }),
       `${t.user} (${label(t.role)})`,
-      t.device,
+      device(t.device),
       fmtTime(t.device_at),
       t.received_at ? fmtTime(t.received_at) : "—",
       fieldTime(t),

@@ -21,13 +21,13 @@ import {
 
 const SECTIONS = [
   ["job", "Job", jobSection, (d) => [d.view.intake, d.view.assignee, d.view.accepted, d.view.appointment]],
-  ["clocks", "Clocks and breaches", clocksSection, (d) => d.clocks],
+  ["field", "On site", fieldSection, (d) => d.view],
   ["escalations", "Escalations", null, (d) => [d.escalations, d.actions]],
   ["conflicts", "Conflicts", conflictsSection, (d) => [d.view.conflicts, d.timeline]],
-  ["field", "On site", fieldSection, (d) => d.view],
-  ["parts", "Parts", partsSection, (d) => d.view.parts],
-  ["photos", "Photos", photosSection, (d) => d.view.photos],
   ["signature", "Signature", signatureSection, (d) => [d.view.signature, d.seal]],
+  ["photos", "Photos", photosSection, (d) => d.view.photos],
+  ["clocks", "Clocks and breaches", clocksSection, (d) => d.clocks],
+  ["parts", "Parts", partsSection, (d) => d.view.parts],
   ["timeline", "Timeline", timelineSection, (d) => d.timeline],
 ];
 

@@ -1,0 +1,135 @@
+/**
+ * A manager's day: the queues (resolve an escalation, classify a complaint), the KPI page with
+ * its charts and CSV, the technicians page with device freshness, a work order's record.
+ */
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+
+import { TestServer, cleanUp } from "./support/server.js";
+import { seedDay } from "./support/data.js";
+import { launch, openConsole, login, screenshot } from "./support/browser.js";
+
+let s;
+let browser;
+let mgr;
+
+before(async () => {
+  s = await TestServer.start();
+  browser = await launch();
+  await seedDay(s);
+  mgr = await openConsole(browser, s);
+  await login(mgr.page, "mgr");
+});
+
+after(async () => {
+  await browser?.close();
+  await s?.stop();
+  await cleanUp();
+});
+
+test("the queues list the escalations, and a manager resolves one with a note", async () => {
+  const { page, problems } = mgr;
+  await page.goto(`${s.pageBase}/#/queues`);
+  const esc = page.locator('.escalations li', { hasText: "WO-E1" });
+  await esc.waitFor();
+  assert.match(await esc.innerText(), /Urgent unassigned/i);
+  await page.locator(".queue-low_scores .card[data-id='WO-2001']").waitFor();
+  assert.match(await page.locator(".queue-low_scores .card[data-id='WO-2001']").innerText(), /Score 2/);
+  await page.locator(".queue-complaints_to_classify .card[data-id='WO-C1']").waitFor();
+  await screenshot(page, "queues");
+
+  await esc.getByRole("button", { name: /Resolve escalation of WO-E1/ }).click();
+  const dialog = page.getByRole("dialog", { name: "Resolve escalation of WO-E1" });
+  await dialog.getByLabel("What you did (required)").fill("Called the customer; a technician from the north goes tomorrow.");
+  await dialog.getByRole("button", { name: "Resolve" }).click();
+  await dialog.waitFor({ state: "detached" });
+  await esc.waitFor({ state: "detached" });
+  const open = await s.api("admin", "GET", "/v1/escalations");
+  assert.ok(!open.some((e) => e.wo_id === "WO-E1"), "WO-E1's escalation is resolved");
+  const all = await s.api("admin", "GET", "/v1/escalations?open=false");
+  assert.match(all.find((e) => e.wo_id === "WO-E1").resolution, /Called the customer/);
+  assert.deepStrictEqual(problems, []);
+});
+
+test("a complaint is classified from its queue", async () => {
+  const { page, problems } = mgr;
+  await page.goto(`${s.pageBase}/#/queues`);
+  const complaint = page.locator(".queue-complaints_to_classify .card[data-id='WO-C1']");
+  await complaint.getByRole("button", { name: "Classify complaint WO-C1" }).click();
+  const dialog = page.getByRole("dialog", { name: "Classify complaint WO-C1" });
+  await dialog.getByLabel("Attitude").check();
+  await dialog.getByRole("button", { name: "Classify" }).click();
+  await dialog.waitFor({ state: "detached" });
+  await complaint.waitFor({ state: "detached" });
+  const v = await s.view("WO-C1");
+  assert.equal(v.classification.category, "attitude");
+  assert.equal(v.classification.urgent, false);
+  assert.deepStrictEqual(problems, []);
+});
+
+test("the KPI page shows the report against its targets, the daily charts and a CSV link", async () => {
+  const { page, problems } = mgr;
+  await page.goto(`${s.pageBase}/#/kpi`);
+  await page.locator(".tile").first().waitFor();
+  const tiles = await page.locator(".tiles").innerText();
+  assert.match(tiles, /First-time fix[\s\S]*100\.0 %[\s\S]*target ≥ 85\.0 %/);
+  assert.match(tiles, /Satisfaction[\s\S]*0\.0 %[\s\S]*target ≥ 90\.0 %[\s\S]*below target/);
+  assert.match(tiles, /Complaint rate/);
+  assert.match(tiles, /Average response time/);
+  const charts = page.locator("figure.chart");
+  assert.equal(await charts.count(), 5);
+  const titles = await page.locator("figure.chart figcaption").allInnerTexts();
+  assert.deepStrictEqual(titles, [
+    "Volume by service type",
+    "Daily volume (work orders created)",
+    "Resolution rate (completed that day and fixed)",
+    "Satisfaction",
+    "First-time fix",
+  ]);
+  // Every chart is an image with a spoken summary; the rate charts carry their target line.
+  for (const label of await page.locator("figure.chart svg").evaluateAll((svgs) => svgs.map((x) => x.getAttribute("aria-label")))) {
+    assert.ok(label && label.length > 10, `chart summary: ${label}`);
+  }
+  assert.equal(await page.locator("#chart-ftf .chart-target").count(), 1);
+  assert.match(await page.locator("#chart-ftf .chart-target-label").textContent(), /target 85 %/);
+  assert.ok((await page.locator("#chart-volume .chart-bar").count()) >= 1);
+  const href = await page.getByRole("link", { name: "Download daily figures (CSV)" }).getAttribute("href");
+  assert.match(href, /^\/v1\/kpi\/daily\?from=\d{4}-\d{2}-\d{2}&to=\d{4}-\d{2}-\d{2}&format=csv$/);
+  const csv = await page.evaluate(async (u) => {
+    const r = await fetch(u);
+    return { status: r.status, type: r.headers.get("content-type"), text: await r.text() };
+  }, href);
+  assert.equal(csv.status, 200, csv.text);
+  assert.match(csv.type, /text\/csv/);
+  assert.match(csv.text.split("\n")[0], /date/);
+  await screenshot(page, "kpi");
+  assert.deepStrictEqual(problems, []);
+});
+
+test("the technicians page shows load, today's jobs and each device's freshness", async () => {
+  const { page, problems } = mgr;
+  await page.goto(`${s.pageBase}/#/technicians`);
+  const a = page.locator('.tech[data-id="tech-a"]');
+  await a.waitFor();
+  const text = await a.innerText();
+  assert.match(text, /washers, dryers/);
+  assert.match(text, /\d+ \/ 4/);
+  assert.match(text, /synced (just now|\d+[smh]( \d+[smh])? ago)/);
+  assert.match(await page.locator('.tech[data-id="tech-b"]').innerText(), /No device has synced yet/);
+  await screenshot(page, "technicians");
+  assert.deepStrictEqual(problems, []);
+});
+
+test("a work order's page shows its whole record", async () => {
+  const { page, problems } = mgr;
+  await page.goto(`${s.pageBase}/#/wo/WO-2001`);
+  await page.locator(".wo-timeline tbody tr").first().waitFor();
+  const timeline = await page.locator(".wo-timeline").innerText();
+  for (const step of ["Created", "Accepted", "Diagnosed: pump blocked by a coin", "Part added: PUMP-7 × 1", "Completed, fixed", "Follow-up: score 2"]) {
+    assert.ok(timeline.includes(step), `timeline has ${step}:\n${timeline}`);
+  }
+  assert.match(await page.locator(".wo-parts").innerText(), /PUMP-7[\s\S]*SN-NEW[\s\S]*SN-OLD/);
+  assert.match(await page.locator(".wo-escalations").innerText(), /Low score/i);
+  assert.ok(await page.getByRole("toolbar", { name: "Actions" }).getByRole("button", { name: "Resolve escalation…" }).isVisible());
+  assert.deepStrictEqual(problems, []);
+});
