@@ -62,7 +62,7 @@ for (const [scheme, width, height] of [
       const dialog = page.getByRole("dialog", { name: "Assign WO-1001" });
       await dialog.getByRole("list", { name: "Eligible technicians, best first" }).waitFor();
       await checkAxe(page, `assign dialog (${tag})`);
-      await screenshot(page, `assign-dialog-${tag}`);
+      await screenshot(page, `assign-dialog-${tag}`, { fullPage: false });
       await page.keyboard.press("Escape");
       await dialog.waitFor({ state: "detached" });
       await page.getByRole("button", { name: "Auto-dispatch…" }).click();

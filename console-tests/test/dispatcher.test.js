@@ -87,7 +87,7 @@ test("the assign dialog lists every candidate with its reason, and one click ass
   assert.match(await eligible.locator("li").first().innerText(), /0 \/ 5/);
   const excluded = dialog.getByRole("list", { name: "Excluded technicians with the reason" });
   assert.match(await excluded.innerText(), /tech-c[\s\S]*Missing skill: washers/);
-  await screenshot(page, "assign-dialog");
+  await screenshot(page, "assign-dialog", { fullPage: false });
   await dialog.getByRole("button", { name: "Assign: tech-b" }).click();
   await dialog.waitFor({ state: "detached" });
   const moved = page.locator('.lane[data-region="north"] .cell[data-status="assigned"] .card[data-id="WO-N1"]');

@@ -133,3 +133,53 @@ test("a work order's page shows its whole record", async () => {
   assert.ok(await page.getByRole("toolbar", { name: "Actions" }).getByRole("button", { name: "Resolve escalation…" }).isVisible());
   assert.deepStrictEqual(problems, []);
 });
+
+test("the open work order, the queues and the technicians follow changes live; a dialog holds them back", async () => {
+  const { page, problems } = mgr;
+  await page.evaluate(() => {
+    window.__sameDocument = true;
+  });
+  // The work order page: another office user unassigns the job.
+  await page.goto(`${s.pageBase}/#/wo/WO-2002`);
+  await page.getByRole("toolbar", { name: "Actions" }).getByRole("button", { name: "Reassign…" }).waitFor();
+  await s.api("admin", "POST", "/v1/workorders/WO-2002/unassign", { reason: "customer asked for another day" });
+  await page.locator(".wo-timeline").getByText("Unassigned: customer asked for another day").waitFor();
+  await page.getByRole("toolbar", { name: "Actions" }).getByRole("button", { name: "Assign…" }).waitFor();
+
+  // The technicians page: tech-b's load drops with it.
+  await page.goto(`${s.pageBase}/#/technicians`);
+  const b = page.locator('.tech[data-id="tech-b"] .load-text');
+  await b.waitFor();
+  const before = await b.innerText();
+  await s.assign("WO-2002", "tech-b");
+  await page.waitForFunction((was) => document.querySelector('.tech[data-id="tech-b"] .load-text')?.textContent !== was, before, { timeout: 10_000 });
+
+  // The queues: a new escalation waits while a dialog is open, and shows when it closes.
+  await page.goto(`${s.pageBase}/#/queues`);
+  await page.locator(".escalations li").first().waitFor();
+  await s.order("WO-E2", { region: "east", priority: "urgent", customer: "Erin East" });
+  await page.locator(".escalations li", { hasText: "WO-E2" }).waitFor();
+  const opener = page.getByRole("button", { name: /Resolve escalation of WO-2001/ });
+  await opener.click();
+  const dialog = page.getByRole("dialog", { name: "Resolve escalation of WO-2001" });
+  await dialog.getByLabel("What you did (required)").fill("half-written note");
+  // A second manager's page, without a dialog, shows when the change has been pushed.
+  const other = await openConsole(browser, s);
+  try {
+    await login(other.page, "mgr");
+    await other.page.goto(`${s.pageBase}/#/queues`);
+    await other.page.locator(".escalations li", { hasText: "WO-E2" }).waitFor();
+    await s.order("WO-E3", { region: "east", priority: "urgent", customer: "Emil East" });
+    await other.page.locator(".escalations li", { hasText: "WO-E3" }).waitFor();
+  } finally {
+    await other.context.close();
+  }
+  assert.equal(await page.locator(".escalations li", { hasText: "WO-E3" }).count(), 0, "held while the dialog is open");
+  assert.equal(await dialog.getByLabel("What you did (required)").inputValue(), "half-written note");
+  await page.keyboard.press("Escape");
+  await dialog.waitFor({ state: "detached" });
+  await page.locator(".escalations li", { hasText: "WO-E3" }).waitFor();
+  assert.ok(await opener.evaluate((el) => el === document.activeElement), "focus back on the opener");
+  assert.ok(await page.evaluate(() => window.__sameDocument === true), "no reload");
+  assert.deepStrictEqual(problems, []);
+});

@@ -77,9 +77,9 @@ export async function checkAxe(page, what) {
   return violations;
 }
 
-/** A full-page screenshot under target/console-screenshots/. */
-export function screenshot(page, name) {
-  return page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+/** A screenshot under target/console-screenshots/: the full page, or the viewport (dialogs). */
+export function screenshot(page, name, { fullPage = true } = {}) {
+  return page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
 }
 
 /** Waits until `fn` (run in the page) returns a truthy value. */

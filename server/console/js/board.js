@@ -17,8 +17,13 @@ import {
 import { openAssign } from "./assign.js";
 import { openAutoDispatch } from "./autodispatch.js";
 
-/** Cards per cell (and in the unassigned queue) asked of the server. */
-const LIMIT = 50;
+/**
+ * Cards per cell (and in the unassigned queue) asked of the server: a few per cell when the
+ * board spans every region (an admin's 10,000 open jobs stay a page of a few thousand nodes),
+ * more once a filter narrows it. Counts always tell the full number.
+ */
+const LIMIT = 20;
+const LIMIT_NARROWED = 100;
 const FILTERS = ["region", "skill", "status", "priority", "q"];
 const PRIORITIES = ["urgent", "vip", "normal"];
 const WAITING = "pending_dispatch";
@@ -118,7 +123,8 @@ export function mountBoard(main) {
   async function reload() {
     const seq = ++loadSeq;
     try {
-      const next = await api.get(api.withQuery("/v1/console/board", { ...filters, limit: LIMIT }));
+      const narrowed = filters.region || filters.status || filters.q;
+      const next = await api.get(api.withQuery("/v1/console/board", { ...filters, limit: narrowed ? LIMIT_NARROWED : LIMIT }));
       if (!alive || seq !== loadSeq) return;
       const firstLoad = board === null;
       const filtersChanged = firstLoad || JSON.stringify(next.statuses) !== JSON.stringify(board.statuses);
