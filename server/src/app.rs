@@ -79,6 +79,10 @@ impl Application {
             sync_permits: tokio::sync::Semaphore::new(crate::sync::MAX_CONCURRENT_MERGES),
             events,
         });
+        if settings.demo {
+            // Before the clock's passes start: the demo runs its own pass over the day it wrote.
+            crate::demo::fill(&state).await?;
+        }
         if clock == ServiceClock::System {
             // On a manual clock passes run when asked (`POST /v1/admin/clock/tick`), so that
             // tests and drills decide exactly when the clock acts.
@@ -111,6 +115,7 @@ impl Application {
                 .configure(crate::dispatch::api::routes)
                 .configure(crate::clock::api::routes)
                 .configure(crate::board::routes)
+                .configure(crate::console::routes)
                 .default_service(web::to(crate::ops::not_found))
         })
         .listen(listener)?

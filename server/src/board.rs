@@ -193,6 +193,20 @@ pub struct TodayJob {
     pub region: String,
     pub customer_name: String,
     pub appointment_start: Option<i64>,
+    pub appointment_end: Option<i64>,
+}
+
+/// How fresh a technician's device is: what a dispatcher asks first when a job looks stuck.
+#[derive(Debug, Serialize, FromRow, utoipa::ToSchema)]
+pub struct DeviceFreshness {
+    pub device_id: String,
+    /// The device's last sync (ms, server time).
+    pub last_contact_at: i64,
+    /// The largest clock offset seen (ms): + ahead, - behind.
+    pub clock_skew_ms: i64,
+    /// When its clock was flagged as wrong, if it is.
+    pub flagged_at: Option<i64>,
+    pub flag_reason: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -208,6 +222,8 @@ pub struct TechnicianLoad {
     pub load: f64,
     /// Open jobs with a visit today (service day, UTC), then open jobs not yet scheduled.
     pub today: Vec<TodayJob>,
+    /// The technician's devices, most recently synced first (none: never synced).
+    pub devices: Vec<DeviceFreshness>,
 }
 
 /// Every technician's load against capacity and today's jobs.
@@ -235,7 +251,7 @@ async fn technicians(
         .collect::<Vec<_>>()
         .join(",");
     let jobs = sqlx::query(&format!(
-        "SELECT id, status, region, customer_name, appointment_start, assignee FROM work_orders
+        "SELECT id, status, region, customer_name, appointment_start, appointment_end, assignee FROM work_orders
          WHERE assignee IS NOT NULL AND status IN ({open}) ORDER BY appointment_start, id"
     ))
     .fetch_all(&mut *conn)
@@ -258,7 +274,21 @@ async fn technicians(
                 region,
                 customer_name: j.try_get("customer_name")?,
                 appointment_start: start,
+                appointment_end: j.try_get("appointment_end")?,
             });
+    }
+    let mut devices: HashMap<String, Vec<DeviceFreshness>> = HashMap::new();
+    for d in sqlx::query(
+        "SELECT device_id, user_id, last_contact_at, clock_skew_ms, flagged_at, flag_reason FROM devices
+         ORDER BY last_contact_at DESC, device_id",
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    {
+        devices
+            .entry(d.try_get("user_id")?)
+            .or_default()
+            .push(DeviceFreshness::from_row(&d)?);
     }
     let out: Vec<TechnicianLoad> = techs
         .into_iter()
@@ -274,6 +304,7 @@ async fn technicians(
                     f64::from(t.open) / f64::from(t.capacity)
                 },
                 today: jobs,
+                devices: devices.remove(&t.id).unwrap_or_default(),
                 id: t.id,
                 active: t.active,
                 regions: t.regions,
@@ -284,6 +315,87 @@ async fn technicians(
         })
         .collect();
     Ok(HttpResponse::Ok().json(out))
+}
+
+/// The daily rows as CSV: one line per day; rates as fractions (empty when nothing was
+/// counted), every service type and clock rule seen in the range as its own column.
+fn daily_csv(rows: &[DailyRow]) -> String {
+    use std::collections::BTreeSet;
+    let types: BTreeSet<&str> = rows
+        .iter()
+        .flat_map(|r| r.summary.by_type.keys().map(String::as_str))
+        .collect();
+    let rules: BTreeSet<&str> = rows
+        .iter()
+        .flat_map(|r| r.breaches.keys().map(String::as_str))
+        .collect();
+    let rate = |r: &kpi::Rate| r.rate.map(|x| x.to_string()).unwrap_or_default();
+    let mut head: Vec<String> = [
+        "date",
+        "region",
+        "volume",
+        "completed",
+        "resolution_rate",
+        "satisfaction_rate",
+        "satisfaction_count",
+        "first_time_fix_rate",
+        "first_time_fix_count",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    head.extend(types.iter().map(|t| format!("volume_{t}")));
+    head.extend(rules.iter().map(|r| format!("breaches_{r}")));
+    let mut out = csv_line(&head);
+    for r in rows {
+        let s = &r.summary;
+        let mut line = vec![
+            s.date.clone(),
+            s.region.clone().unwrap_or_default(),
+            s.volume.to_string(),
+            s.completed.to_string(),
+            rate(&s.resolution_rate),
+            rate(&s.satisfaction),
+            s.satisfaction.denominator.to_string(),
+            rate(&s.first_time_fix),
+            s.first_time_fix.denominator.to_string(),
+        ];
+        line.extend(
+            types
+                .iter()
+                .map(|t| s.by_type.get(*t).copied().unwrap_or(0).to_string()),
+        );
+        line.extend(
+            rules
+                .iter()
+                .map(|x| r.breaches.get(*x).copied().unwrap_or(0).to_string()),
+        );
+        out.push_str(&csv_line(&line));
+    }
+    out
+}
+
+/// One CSV record (RFC 4180): fields with a comma, quote or line break are quoted. A field
+/// that a spreadsheet would read as a formula is prefixed with `'`.
+fn csv_line(fields: &[String]) -> String {
+    let mut line = fields
+        .iter()
+        .map(|f| {
+            let f = if f.starts_with(['=', '+', '-', '@']) && f.parse::<f64>().is_err() {
+                format!("'{f}")
+            } else {
+                f.clone()
+            };
+            if f.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", f.replace('"', "\"\""))
+            } else {
+                f
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    line.push_str("\r\n");
+    line
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -297,6 +409,8 @@ pub struct KpiQuery {
     #[param(format = Date)]
     pub to: Option<String>,
     pub region: Option<String>,
+    /// `/v1/kpi/daily` only: `json` (default) or `csv` (a spreadsheet-ready download).
+    pub format: Option<String>,
 }
 
 fn targets(t: &KpiTargets) -> Targets {
@@ -374,6 +488,12 @@ async fn kpis(
     user: AuthUser,
     q: web::Query<KpiQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    if q.format.as_deref().is_some_and(|f| f != "json") {
+        return Err(ApiError::bad(
+            "bad_query",
+            "format: the report is JSON only (CSV is offered by /v1/kpi/daily)",
+        ));
+    }
     let (range, facts, now, _conn) = load(&state, &user, &q).await?;
     let report: KpiReport = kpi::report(
         &facts,
@@ -398,8 +518,9 @@ struct DailyRow {
 #[utoipa::path(get, path = "/v1/kpi/daily", tag = "board", operation_id = "kpi_daily",
     params(KpiQuery), security(("bearer_jwt" = [])),
     responses(
-        (status = 200, description = "One summary per day.", body = Vec<Object>),
-        (status = 400, description = "`bad_query`: a malformed date, from after to, or over 366 days.", body = ErrorBody),
+        (status = 200, description = "One summary per day (`format=csv`: the same as CSV, one line per day).",
+            content((Vec<Object> = "application/json"), (String = "text/csv"))),
+        (status = 400, description = "`bad_query`: a malformed date, from after to, over 366 days, or an unknown format.", body = ErrorBody),
         (status = 401, description = "`unauthorized` or `token_expired`.", body = ErrorBody),
         (status = 403, description = "`forbidden`: technicians, or a region not the dispatcher's.", body = ErrorBody),
     ))]
@@ -408,6 +529,16 @@ async fn daily(
     user: AuthUser,
     q: web::Query<KpiQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let csv = match q.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => {
+            return Err(ApiError::bad(
+                "bad_query",
+                format!("format {other:?}: use json or csv"),
+            ))
+        }
+    };
     let (range, facts, _now, mut conn) = load(&state, &user, &q).await?;
     let regions = scope::office_regions(&mut conn, &user, q.region.as_deref()).await?;
     let rows = sqlx::query(
@@ -447,5 +578,28 @@ async fn daily(
             breaches: by_day.remove(&(start_day + i as i64)).unwrap_or_default(),
         })
         .collect();
+    if csv {
+        let name = format!("kpi-daily-{}-{}.csv", range.from, range.to);
+        return Ok(HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header((
+                "content-disposition",
+                format!("attachment; filename=\"{name}\""),
+            ))
+            .body(daily_csv(&out)));
+    }
     Ok(HttpResponse::Ok().json(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_line;
+
+    #[test]
+    fn csv_fields_are_quoted_when_needed_and_formulas_are_defused() {
+        let f = |v: &[&str]| csv_line(&v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>());
+        assert_eq!(f(&["2026-11-30", "north", "3"]), "2026-11-30,north,3\r\n");
+        assert_eq!(f(&["a,b", "say \"hi\""]), "\"a,b\",\"say \"\"hi\"\"\"\r\n");
+        assert_eq!(f(&["=SUM(A1)", "-0.5", "@x"]), "'=SUM(A1),-0.5,'@x\r\n");
+    }
 }

@@ -17,6 +17,7 @@
 //! | `projection` | what a work order's relational projection holds: a pure function of its events |
 //! | `kpi` | KPI facts per work order, reports and daily summaries |
 //! | `board` | the dispatcher's board, technicians' loads, KPI endpoints |
+//! | `console` | the dispatcher console in the browser: embedded pages, cookie session, its reads |
 //! | `ops` | health, readiness, metrics, OpenAPI |
 
 pub mod admin;
@@ -26,7 +27,9 @@ pub mod blobs;
 pub mod board;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod db;
+pub mod demo;
 pub mod dispatch;
 pub mod error;
 pub mod events;

@@ -10,6 +10,8 @@ mod bench_steady;
 mod blobs;
 mod cli;
 mod clock;
+mod console;
+mod demo;
 mod dispatch;
 mod durability;
 mod errors;

@@ -60,6 +60,16 @@ const ENDPOINTS: &[(&str, &str, Access)] = &[
     ("get", "/v1/technicians", Access::Bearer),
     ("get", "/v1/kpi", Access::Bearer),
     ("get", "/v1/kpi/daily", Access::Bearer),
+    ("post", "/v1/workorders/{id}/cancel", Access::Bearer),
+    // The console's session rides on cookies, not on a bearer token.
+    ("post", "/console/session", Access::Public),
+    ("get", "/console/session", Access::Public),
+    ("post", "/console/session/refresh", Access::Public),
+    ("post", "/console/logout", Access::Public),
+    ("get", "/v1/console/board", Access::Bearer),
+    ("get", "/v1/console/cards", Access::Bearer),
+    ("get", "/v1/console/queues", Access::Bearer),
+    ("get", "/v1/console/workorder/{id}", Access::Bearer),
 ];
 
 /// The name the document gives the bearer JWT security scheme.

@@ -50,7 +50,19 @@ pub async fn login(
     req: HttpRequest,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
+    let tokens = password_login(&state, &req, body.into_inner(), |_| Ok(())).await?;
+    Ok(HttpResponse::Ok().json(tokens))
+}
+
+/// A password login as `POST /v1/auth/login` runs it (throttle, one hash, failure counting).
+/// `admit` may still refuse a user whose password was right (the console refuses
+/// technicians); nothing is issued then, and it does not count as a failed login.
+pub(crate) async fn password_login(
+    state: &AppState,
+    req: &HttpRequest,
+    body: LoginRequest,
+    admit: impl FnOnce(&db::users::UserRow) -> Result<(), ApiError>,
+) -> Result<TokenResponse, ApiError> {
     let device = match &body.device_id {
         Some(d) => DeviceId::parse(d.as_str())
             .map_err(|e| ApiError::bad("bad_device_id", e.to_string()))?
@@ -118,9 +130,10 @@ pub async fn login(
         }
     };
     let Some(user) = user.filter(|_| ok) else {
-        record_failure(&state, &account_key, &address_key).await?;
+        record_failure(state, &account_key, &address_key).await?;
         return Err(ApiError::Unauthorized("wrong user name or password".into()));
     };
+    admit(&user)?;
 
     let (token, record) = refresh::new_family();
     let now = now_ms();
@@ -145,7 +158,7 @@ pub async fn login(
     )
     .await?;
     tracing::info!(user = %user.id, device = %device, "login");
-    Ok(HttpResponse::Ok().json(issue(&state, &user, &device, token.expose().to_owned()).await?))
+    issue(state, &user, &device, token.expose().to_owned()).await
 }
 
 /// Counts a failed login for the name and the address, and drops counters whose window ended

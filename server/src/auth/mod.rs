@@ -26,8 +26,10 @@ use crate::db::{self, now_ms, Db};
 use crate::error::ApiError;
 use crate::state::AppState;
 
+pub(crate) use login::password_login;
 pub use login::{__path_change_password, __path_login, change_password, login};
 pub use session::{__path_logout, __path_refresh_token, logout, refresh_token};
+pub(crate) use session::{end as end_session, rotate as rotate_refresh};
 
 /// What guards the auth endpoints, built once per process (one field of `AppState`). The
 /// defaults are documented on each part; a deployment may build its own.
@@ -80,12 +82,16 @@ pub async fn jwt_secret(db: &Db, configured: Option<&Secret>) -> anyhow::Result<
     Ok(stored.into_bytes())
 }
 
-/// The authenticated caller, from `Authorization: Bearer <access token>`.
+/// The authenticated caller, from `Authorization: Bearer <access token>`, or from the browser
+/// console's session cookie (then every request that changes something must carry the
+/// session's CSRF token, see `console::session`).
 #[derive(Debug, Clone)]
 pub struct AuthUser {
     pub id: String,
     pub role: Role,
     pub device: Option<String>,
+    /// When the access token expires (Unix seconds).
+    pub expires_at: i64,
 }
 
 impl AuthUser {
@@ -154,17 +160,30 @@ fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?;
-    let header = req
-        .headers()
-        .get("authorization")
-        .and_then(|h| h.to_str().ok())
-        .ok_or_else(|| ApiError::Unauthorized("missing Authorization: Bearer token".into()))?;
-    let token = header.strip_prefix("Bearer ").ok_or_else(|| {
-        ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
-    })?;
+    // A device or script sends the header; the browser console sends its session cookie.
+    let (token, from_cookie) = match req.headers().get("authorization") {
+        Some(header) => {
+            let header = header.to_str().map_err(|_| {
+                ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
+            })?;
+            let token = header.strip_prefix("Bearer ").ok_or_else(|| {
+                ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
+            })?;
+            (token.trim().to_owned(), false)
+        }
+        None => match req.cookie(crate::console::session::ACCESS_COOKIE) {
+            Some(c) => (c.value().to_owned(), true),
+            None => {
+                return Err(ApiError::Unauthorized(
+                    "missing Authorization: Bearer token".into(),
+                ))
+            }
+        },
+    };
+    let token = token.as_str();
     let claims = state
         .jwt
-        .verify(token.trim(), now_ms() / 1000)
+        .verify(token, now_ms() / 1000)
         .map_err(|e| match e {
             // A distinct code tells a device to refresh rather than to log in again.
             jwt::JwtError::Expired => ApiError::Status {
@@ -174,6 +193,9 @@ fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
             },
             other => ApiError::Unauthorized(format!("access token refused: {other}")),
         })?;
+    if from_cookie {
+        crate::console::session::check_csrf(req, &claims)?;
+    }
     let role: Role = claims
         .role
         .parse()
@@ -182,6 +204,7 @@ fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
         id: claims.sub,
         role,
         device: claims.dev,
+        expires_at: claims.exp,
     })
 }
 

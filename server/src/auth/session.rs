@@ -45,7 +45,16 @@ pub async fn refresh_token(
     state: web::Data<AppState>,
     body: web::Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let parsed = refresh::parse(&body.refresh_token)
+    let tokens = rotate(&state, &body.refresh_token).await?;
+    Ok(HttpResponse::Ok().json(tokens))
+}
+
+/// Trades `refresh_token` for new tokens as `POST /v1/auth/refresh` does.
+pub(crate) async fn rotate(
+    state: &AppState,
+    refresh_token: &str,
+) -> Result<TokenResponse, ApiError> {
+    let parsed = refresh::parse(refresh_token)
         .map_err(|e| ApiError::Unauthorized(format!("refresh token refused: {e}")))?;
     let now = now_ms();
     let mut tx = state.db.begin_write().await?;
@@ -129,8 +138,7 @@ pub async fn refresh_token(
         .await?;
     }
     tx.commit().await?;
-    Ok(HttpResponse::Ok()
-        .json(issue(&state, &user, &family.device_id, token.expose().to_owned()).await?))
+    issue(state, &user, &family.device_id, token.expose().to_owned()).await
 }
 
 /// Ends a login: revokes the refresh token's family, so no device session of it can refresh.
@@ -154,7 +162,13 @@ pub async fn logout(
     state: web::Data<AppState>,
     body: web::Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let parsed = refresh::parse(&body.refresh_token)
+    end(&state, &body.refresh_token).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Revokes the family of `refresh_token`, which must be its current token.
+pub(crate) async fn end(state: &AppState, refresh_token: &str) -> Result<(), ApiError> {
+    let parsed = refresh::parse(refresh_token)
         .map_err(|e| ApiError::Unauthorized(format!("refresh token refused: {e}")))?;
     let mut tx = state.db.begin_write().await?;
     if let Some(f) = db::tokens::lock(&mut tx, parsed.family_id.as_str()).await? {
@@ -171,5 +185,5 @@ pub async fn logout(
         ));
     }
     tx.commit().await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(())
 }

@@ -20,6 +20,9 @@ use tokio::sync::Notify;
 
 use super::{Change, Touched};
 
+/// Work order ids one `sync` event names at most; beyond, it names none (refetch everything).
+pub const MAX_EVENT_IDS: usize = 64;
+
 /// Batches kept for `Last-Event-ID` resumes, at most.
 const RECENT_BATCHES: usize = 4096;
 /// How long a batch is kept for resumes (ms): a device away longer syncs on reconnect anyway.
@@ -55,7 +58,21 @@ pub struct Slot {
     /// The stamp of the latest batch not yet sent as an event; 0 when there is none.
     pending: AtomicI64,
     waker: AtomicWaker,
+    /// For a stream that wants to know *what* changed (the browser console): the ids
+    /// marked since the last event. `None` for devices, whose event stays data-free.
+    ids: Option<Mutex<PendingIds>>,
 }
+
+/// The work orders changed since a stream's last event.
+#[derive(Debug, Default)]
+struct PendingIds {
+    ids: Vec<Box<str>>,
+    /// More than [`MAX_EVENT_IDS`], or unknown (a resync): the event names none.
+    overflow: bool,
+}
+
+/// What a `sync` event names: the ids changed, or `None` for "anything may have".
+pub type ChangedIds = Option<Vec<String>>;
 
 impl Slot {
     /// The pending event's id, if any, clearing it.
@@ -72,7 +89,31 @@ impl Slot {
         self.waker.register(waker);
     }
 
-    fn mark(&self, stamp: i64) {
+    /// The ids marked since the last call (`None`: unknown or too many), clearing them.
+    /// Always `None` for a stream that does not track ids.
+    pub fn take_ids(&self) -> ChangedIds {
+        let ids = self.ids.as_ref()?;
+        let mut p = lock(ids);
+        let taken = std::mem::take(&mut *p);
+        if taken.overflow {
+            None
+        } else {
+            Some(taken.ids.into_iter().map(String::from).collect())
+        }
+    }
+
+    fn mark(&self, stamp: i64, id: Option<&str>) {
+        if let Some(ids) = &self.ids {
+            let mut p = lock(ids);
+            match id {
+                Some(id) if p.overflow || p.ids.iter().any(|x| &**x == id) => {}
+                Some(id) if p.ids.len() < MAX_EVENT_IDS => p.ids.push(id.into()),
+                _ => {
+                    p.overflow = true;
+                    p.ids = Vec::new();
+                }
+            }
+        }
         self.pending.fetch_max(stamp.max(1), Ordering::AcqRel);
         self.waker.wake();
     }
@@ -156,8 +197,14 @@ impl Hub {
         }
     }
 
-    /// Registers a stream. Dropping the [`Subscription`] unregisters it.
-    pub fn subscribe(&self, audience: Audience, device: Option<String>) -> Subscription {
+    /// Registers a stream. Dropping the [`Subscription`] unregisters it. `with_ids`: its
+    /// events name the work orders that changed ([`Slot::take_ids`]).
+    pub fn subscribe(
+        &self,
+        audience: Audience,
+        device: Option<String>,
+        with_ids: bool,
+    ) -> Subscription {
         let mut reg = lock(&self.inner.registry);
         reg.next += 1;
         let slot = Arc::new(Slot {
@@ -165,6 +212,7 @@ impl Hub {
             device: device.map(String::into_boxed_str),
             pending: AtomicI64::new(0),
             waker: AtomicWaker::new(),
+            ids: with_ids.then(|| Mutex::new(PendingIds::default())),
         });
         match &audience {
             Audience::Technician(u) => reg
@@ -246,21 +294,26 @@ impl Hub {
             for tech in &t.technicians {
                 for slot in reg.technicians.get(tech).into_iter().flatten() {
                     if !slot.is_origin(t) {
-                        slot.mark(stamp);
+                        slot.mark(stamp, Some(&t.id));
                     }
                 }
             }
             for slot in reg.regions.get(&t.region).into_iter().flatten() {
                 if !slot.is_origin(t) {
-                    slot.mark(stamp);
+                    slot.mark(stamp, Some(&t.id));
                 }
             }
         }
         if !reg.everyone.is_empty() {
-            // One pass over every all-seeing stream per batch, not per document.
+            // One pass over every all-seeing stream per batch, not per document (a stream
+            // that tracks ids looks at each).
             for slot in reg.everyone.values() {
-                if touched.iter().any(|t| !slot.is_origin(t)) {
-                    slot.mark(stamp);
+                if slot.ids.is_some() {
+                    for t in touched.iter().filter(|t| !slot.is_origin(t)) {
+                        slot.mark(stamp, Some(&t.id));
+                    }
+                } else if touched.iter().any(|t| !slot.is_origin(t)) {
+                    slot.mark(stamp, None);
                 }
             }
         }
@@ -295,7 +348,7 @@ impl Hub {
             .flatten()
             .chain(reg.everyone.values());
         for slot in all {
-            slot.mark(stamp);
+            slot.mark(stamp, None);
         }
     }
 }

@@ -87,6 +87,18 @@ fn sync_event(id: i64, reason: &str) -> String {
     format!("id: {id}\nevent: sync\ndata: {{\"reason\":\"{reason}\"}}\n\n")
 }
 
+/// A `changed` event naming the work orders (ids are letters, digits and `-_.:@`, but they are
+/// JSON-encoded all the same).
+fn changed_event(id: i64, ids: Option<Vec<String>>) -> String {
+    match ids {
+        Some(ids) if !ids.is_empty() => {
+            let list = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
+            format!("id: {id}\nevent: sync\ndata: {{\"reason\":\"changed\",\"work_orders\":{list}}}\n\n")
+        }
+        _ => sync_event(id, "changed"),
+    }
+}
+
 impl MessageBody for EventStream {
     type Error = Infallible;
 
@@ -110,7 +122,8 @@ impl MessageBody for EventStream {
         if let Some(stamp) = slot.take() {
             this.last_id = this.last_id.max(stamp);
             metrics::counter!("fieldsync_events_sent_total", "event" => "sync").increment(1);
-            return Poll::Ready(Some(Ok(Bytes::from(sync_event(this.last_id, "changed")))));
+            let ids = slot.take_ids();
+            return Poll::Ready(Some(Ok(Bytes::from(changed_event(this.last_id, ids)))));
         }
         if this.timer.as_mut().poll(cx).is_pending() {
             return Poll::Pending;

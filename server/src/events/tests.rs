@@ -45,15 +45,25 @@ fn a_batch_marks_the_concerned_streams_once_and_skips_the_device_that_made_it() 
     let a_phone = hub.subscribe(
         Audience::Technician("tech-a".into()),
         Some("a-phone".into()),
+        false,
     );
-    let a_tablet = hub.subscribe(Audience::Technician("tech-a".into()), Some("a-tab".into()));
+    let a_tablet = hub.subscribe(
+        Audience::Technician("tech-a".into()),
+        Some("a-tab".into()),
+        false,
+    );
     let b = hub.subscribe(
         Audience::Technician("tech-b".into()),
         Some("b-phone".into()),
+        false,
     );
-    let north = hub.subscribe(Audience::Regions(vec!["north".into()]), Some("desk".into()));
-    let south = hub.subscribe(Audience::Regions(vec!["south".into()]), None);
-    let boss = hub.subscribe(Audience::Everyone, None);
+    let north = hub.subscribe(
+        Audience::Regions(vec!["north".into()]),
+        Some("desk".into()),
+        false,
+    );
+    let south = hub.subscribe(Audience::Regions(vec!["south".into()]), None, false);
+    let boss = hub.subscribe(Audience::Everyone, None, false);
 
     hub.deliver(
         2_000,
@@ -82,9 +92,9 @@ fn a_batch_marks_the_concerned_streams_once_and_skips_the_device_that_made_it() 
 #[test]
 fn a_dropped_stream_is_no_longer_marked_nor_counted() {
     let hub = Hub::new(1_000);
-    let a = hub.subscribe(Audience::Technician("tech-a".into()), None);
-    let a2 = hub.subscribe(Audience::Technician("tech-a".into()), None);
-    let all = hub.subscribe(Audience::Everyone, None);
+    let a = hub.subscribe(Audience::Technician("tech-a".into()), None, false);
+    let a2 = hub.subscribe(Audience::Technician("tech-a".into()), None, false);
+    let all = hub.subscribe(Audience::Everyone, None, false);
     assert_eq!(hub.open_streams(), 3);
     drop(a);
     drop(all);
@@ -105,6 +115,7 @@ fn a_resume_gets_a_sync_only_when_something_of_its_own_changed_since() {
     let a = hub.subscribe(
         Audience::Technician("tech-a".into()),
         Some("a-phone".into()),
+        false,
     );
     assert!(
         hub.missed(&a, None),
@@ -116,22 +127,27 @@ fn a_resume_gets_a_sync_only_when_something_of_its_own_changed_since() {
         !hub.missed(&a, Some(2_000)),
         "only others' work and its own sync since"
     );
-    let other = hub.subscribe(Audience::Technician("tech-a".into()), Some("a-tab".into()));
+    let other = hub.subscribe(
+        Audience::Technician("tech-a".into()),
+        Some("a-tab".into()),
+        false,
+    );
     assert!(
         hub.missed(&other, Some(2_000)),
         "the phone's sync concerns the tablet"
     );
-    let z = hub.subscribe(Audience::Technician("tech-z".into()), None);
+    let z = hub.subscribe(Audience::Technician("tech-z".into()), None, false);
     assert!(!hub.missed(&z, Some(3_000)));
 }
 
 #[test]
 fn after_a_gap_every_stream_syncs_and_older_resumes_too() {
     let hub = Hub::new(1_000);
-    let a = hub.subscribe(Audience::Technician("tech-a".into()), None);
+    let a = hub.subscribe(Audience::Technician("tech-a".into()), None, false);
     let d = hub.subscribe(
         Audience::Regions(vec!["north".into(), "south".into()]),
         None,
+        false,
     );
     hub.resync_all(5_000);
     assert_eq!(a.slot().take(), Some(5_000));
@@ -233,7 +249,7 @@ async fn next(s: &mut EventStream) -> Option<String> {
 #[tokio::test]
 async fn a_stream_says_retry_then_sync_heartbeats_and_ends_with_refresh() {
     let hub = Hub::new(1_000);
-    let sub = hub.subscribe(Audience::Technician("tech-a".into()), None);
+    let sub = hub.subscribe(Audience::Technician("tech-a".into()), None, false);
     // A 10 s token: the stream ends 1 s before it expires; heartbeats every 200 ms.
     let beat = Duration::from_millis(200);
     let mut s = EventStream::with_heartbeat(sub, Duration::from_secs(10), 77, 1_000, true, beat);
@@ -270,9 +286,55 @@ async fn a_stream_says_retry_then_sync_heartbeats_and_ends_with_refresh() {
 #[tokio::test]
 async fn a_stream_whose_token_is_nearly_spent_ends_at_once_with_refresh() {
     let hub = Hub::new(1_000);
-    let sub = hub.subscribe(Audience::Everyone, None);
+    let sub = hub.subscribe(Audience::Everyone, None, false);
     let mut s = EventStream::new(sub, Duration::from_millis(500), 9, 1_000, false);
     assert_eq!(next(&mut s).await.unwrap(), "retry: 2000\n\n");
     assert!(next(&mut s).await.unwrap().contains("event: refresh"));
     assert_eq!(next(&mut s).await, None);
+}
+
+#[tokio::test]
+async fn a_stream_without_a_device_is_told_which_work_orders_changed() {
+    let hub = Hub::new(1_000);
+    let desk = hub.subscribe(Audience::Regions(vec!["north".into()]), None, true);
+    let boss = hub.subscribe(Audience::Everyone, None, true);
+    let mut s = EventStream::new(desk, Duration::from_secs(600), 9, 1_000, false);
+    assert_eq!(next(&mut s).await.unwrap(), "retry: 2000\n\n");
+    // Two batches before the stream writes: one event naming both, each once.
+    hub.deliver(2_000, vec![touched("WO-1", "north", &[], None)]);
+    hub.deliver(
+        2_100,
+        vec![
+            touched("WO-2", "north", &[], None),
+            touched("WO-1", "north", &[], None),
+            touched("WO-3", "south", &[], None),
+        ],
+    );
+    assert_eq!(
+        next(&mut s).await.unwrap(),
+        "id: 2100\nevent: sync\ndata: {\"reason\":\"changed\",\"work_orders\":[\"WO-1\",\"WO-2\"]}\n\n"
+    );
+    // The all-seeing stream: every id; past the cap, none (refetch everything).
+    assert_eq!(
+        boss.slot().take_ids(),
+        Some(vec![
+            "WO-1".to_owned(),
+            "WO-2".to_owned(),
+            "WO-3".to_owned()
+        ])
+    );
+    let many: Vec<Touched> = (0..=crate::events::hub::MAX_EVENT_IDS)
+        .map(|i| touched(&format!("WO-{i}"), "north", &[], None))
+        .collect();
+    hub.deliver(3_000, many);
+    assert_eq!(boss.slot().take_ids(), None);
+    // A resync names nothing either.
+    hub.deliver(4_000, vec![touched("WO-7", "north", &[], None)]);
+    hub.resync_all(5_000);
+    assert_eq!(boss.slot().take_ids(), None);
+    // A device's stream never tracks ids.
+    let phone = hub.subscribe(Audience::Everyone, Some("phone".into()), false);
+    hub.deliver(6_000, vec![touched("WO-8", "north", &[], None)]);
+    assert_eq!(phone.slot().take(), Some(6_000));
+    assert_eq!(phone.slot().take_ids(), None);
 }

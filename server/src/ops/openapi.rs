@@ -72,6 +72,7 @@ pub const BEARER_JWT: &str = "bearer_jwt";
         crate::workorders::actions::unassign,
         crate::workorders::actions::classify,
         crate::workorders::actions::follow_up,
+        crate::workorders::actions::cancel,
         crate::dispatch::api::auto,
         crate::dispatch::api::explain_order,
         crate::clock::api::get_clock,
@@ -86,6 +87,14 @@ pub const BEARER_JWT: &str = "bearer_jwt";
         crate::board::technicians,
         crate::board::kpis,
         crate::board::daily,
+        crate::console::session::login,
+        crate::console::session::current,
+        crate::console::session::refresh,
+        crate::console::session::logout,
+        crate::console::api::board,
+        crate::console::api::cards_by_id,
+        crate::console::api::queues,
+        crate::console::record::record,
     ),
     components(schemas(
         crate::error::ErrorBody,
@@ -107,6 +116,9 @@ pub const BEARER_JWT: &str = "bearer_jwt";
         (name = "dispatch", description = "Auto-dispatch, manual assignment and why each technician was chosen."),
         (name = "clock", description = "The service clock: deadlines, breaches, escalations, devices' clocks, the policy."),
         (name = "board", description = "The dispatcher's board, technicians' loads and the KPIs."),
+        (name = "console", description = "The browser console: its cookie session (HttpOnly `fs_access` and `fs_refresh`, \
+            SameSite=Strict; every /v1 endpoint accepts the `fs_access` cookie instead of a bearer token, and then \
+            needs `X-CSRF-Token` on any change) and its own reads."),
     )
 )]
 pub struct ApiDoc;

@@ -19,6 +19,7 @@ use crate::workorders::scope;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/workorders/{id}/assign", web::post().to(assign))
         .route("/v1/workorders/{id}/unassign", web::post().to(unassign))
+        .route("/v1/workorders/{id}/cancel", web::post().to(cancel))
         .route("/v1/workorders/{id}/classify", web::post().to(classify))
         .route("/v1/workorders/{id}/followup", web::post().to(follow_up));
 }
@@ -240,6 +241,36 @@ async fn unassign(
     check_text("reason", &body.reason, true)?;
     office_step(&state, &user, &id, true, |wo, a, now| {
         wo.unassign(a, &body.reason, now)
+    })
+    .await
+}
+
+/// Cancels a work order the customer has not signed (agents, dispatchers in their regions,
+/// managers, admins). Its technician's slot is free again.
+#[utoipa::path(post, path = "/v1/workorders/{id}/cancel", tag = "workorders", operation_id = "cancel_work_order",
+    params(("id" = Id, Path, description = "The work order id.")),
+    request_body = ReasonBody, security(("bearer_jwt" = [])),
+    responses(
+        (status = 200, description = "Cancelled.", body = WorkOrderView),
+        (status = 400, description = "`invalid`: the reason is blank or over 4,000 bytes; `malformed_json`.", body = ErrorBody),
+        (status = 401, description = "`unauthorized` or `token_expired`.", body = ErrorBody),
+        (status = 403, description = "`forbidden`: technicians and auditors.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such work order the caller can see.", body = ErrorBody),
+        (status = 409, description = "`wrong_state`: signed, completed, closed or already cancelled.", body = ErrorBody),
+    ))]
+async fn cancel(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<String>,
+    body: web::Json<ReasonBody>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(
+        &[Role::Agent, Role::Dispatcher, Role::Manager, Role::Admin],
+        "cancel work orders",
+    )?;
+    check_text("reason", &body.reason, true)?;
+    office_step(&state, &user, &id, true, |wo, a, now| {
+        wo.cancel(a, &body.reason, now)
     })
     .await
 }
