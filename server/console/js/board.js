@@ -165,6 +165,8 @@ export function mountBoard(main) {
       i += 1;
     }
     for (const stale of existing.values()) stale.remove();
+    // Many lanes: let the browser skip laying out those off screen.
+    lanes.classList.toggle("lanes-many", board.regions.length > 6);
     if (board.regions.length === 0) replace(lanes, h("p", { class: "muted", text: "You dispatch no region yet. An administrator gives you regions." }));
   }
 
