@@ -95,3 +95,38 @@ test("the session survives a reload, needs the CSRF token for changes, and ends 
     await context.close();
   }
 });
+
+test("access tokens that expire every few seconds are refreshed on the way: the page works and stays live", async () => {
+  const short = await TestServer.start({ env: { FIELDSYNC_ACCESS_TTL_SECS: "4" } });
+  const { page, context, problems } = await openConsole(browser, short);
+  try {
+    await short.region("north");
+    await short.skill("washers");
+    await short.user("disp-n", "dispatcher", { regions: ["north"] });
+    await login(page, "disp-n");
+    await page.locator(".unassigned").waitFor();
+    const token = async () => (await context.cookies()).find((c) => c.name === "fs_access")?.value;
+    const first = await token();
+    // Two rotations of the access cookie, with nobody touching the page.
+    let seen = new Set([first]);
+    const deadline = Date.now() + 30_000;
+    while (seen.size < 3 && Date.now() < deadline) {
+      await page.waitForTimeout(250);
+      seen.add(await token());
+    }
+    assert.ok(seen.size >= 3, `the session was refreshed twice (${seen.size - 1})`);
+    // Still live: a new job shows without a reload; and a change (CSRF token) still goes through.
+    await short.order("WO-T1", { customer: "Tia Token" });
+    await page.locator('.unassigned .card[data-id="WO-T1"]').waitFor({ timeout: 10_000 });
+    await short.user("tech-a", "technician", { regions: ["north"], skills: ["washers"] });
+    await page.getByRole("button", { name: "Assign WO-T1 Tia Token" }).click();
+    const dialog = page.getByRole("dialog", { name: "Assign WO-T1" });
+    await dialog.getByRole("button", { name: "Assign: tech-a" }).click();
+    await dialog.waitFor({ state: "detached" });
+    assert.equal((await short.view("WO-T1")).assignee, "tech-a");
+    assert.deepStrictEqual(problems, []);
+  } finally {
+    await context.close();
+    await short.stop();
+  }
+});

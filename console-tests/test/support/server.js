@@ -34,8 +34,8 @@ export class TestServer {
     this.tokens = new Map();
   }
 
-  /** Starts a server; `policy` (TOML text) becomes its --policy file. */
-  static async start({ policy = null } = {}) {
+  /** Starts a server; `policy` (TOML text) becomes its --policy file; `env` adds variables. */
+  static async start({ policy = null, env = {} } = {}) {
     const dir = await mkdtemp(join(tmpdir(), "fieldsync-console-"));
     const args = ["--bind", "127.0.0.1:0", "--database-url", `sqlite://${join(dir, "fs.db")}`, "--blob-dir", join(dir, "blobs")];
     if (policy) {
@@ -43,7 +43,7 @@ export class TestServer {
       args.push("--policy", join(dir, "policy.toml"));
     }
     const child = spawn(binary("field-server", "FIELDSYNC_SERVER_BIN"), args, {
-      env: { ...process.env, FIELDSYNC_ADMIN_PASSWORD: ADMIN_PASSWORD, RUST_LOG: "error" },
+      env: { ...process.env, FIELDSYNC_ADMIN_PASSWORD: ADMIN_PASSWORD, RUST_LOG: "error", ...env },
       stdio: ["ignore", "pipe", "inherit"],
     });
     const base = await new Promise((resolve, reject) => {
@@ -83,12 +83,17 @@ export class TestServer {
   }
 
   /** One JSON request as `user` (a bearer token, fetched once per user). */
-  async api(user, method, path, body) {
+  async api(user, method, path, body, retried = false) {
     const token = await this.token(user);
     const headers = { authorization: `Bearer ${token}` };
     if (body !== undefined) headers["content-type"] = "application/json";
     const r = await fetch(`${this.base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     const text = await r.text();
+    if (r.status === 401 && !retried && text.includes("token_expired")) {
+      // Servers with short-lived tokens: log in again.
+      this.tokens.delete(user);
+      return this.api(user, method, path, body, true);
+    }
     if (!r.ok) throw new Error(`${method} ${path} as ${user}: ${r.status} ${text}`);
     return text === "" ? null : JSON.parse(text);
   }

@@ -83,6 +83,20 @@ export async function request(method, path, body) {
     }
     res = await send(method, path, body);
     if (res.status === 401) return sessionLost(await parseError(res));
+  } else if (res.status === 403 && method !== "GET") {
+    const err = await parseError(res);
+    if (err.code !== "csrf") throw err;
+    // Another tab refreshed the shared cookies: learn the current session's token, once.
+    const current = await send("GET", "/console/session");
+    if (current.ok) setSession(await current.json());
+    else {
+      try {
+        await refresh();
+      } catch (e) {
+        return sessionLost(e);
+      }
+    }
+    res = await send(method, path, body);
   }
   if (!res.ok) throw await parseError(res);
   if (res.status === 204) return null;
