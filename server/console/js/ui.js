@@ -50,7 +50,7 @@ export function setText(el, text) {
 /** "pending_dispatch" → "Pending dispatch". */
 export function label(code) {
   if (!code) return "";
-  const s = String(code).replaceAll("_", " ").replaceAll("-", " ");
+  const s = String(code).replaceAll("_", " ").replaceAll("-", " ").replace(/\bvip\b/g, "VIP");
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 

@@ -73,7 +73,11 @@ export function clocksSection({ clocks }) {
 
 function clockState(c, now) {
   if (c.breached_at) return h("span", { class: "badge badge-danger", text: `Breached ${fmtTime(c.breached_at)}` });
-  if (c.stopped_at) return h("span", { class: "badge badge-ok", text: `Met ${fmtTime(c.stopped_at)}${c.stop ? ` (${label(c.stop)})` : ""}` });
+  if (c.stopped_at) {
+    // `moot`: the step stopped mattering (e.g. the job was cancelled) rather than being done.
+    const text = c.stop === "moot" ? `Not needed since ${fmtTime(c.stopped_at)}` : `Met ${fmtTime(c.stopped_at)}`;
+    return h("span", { class: c.stop === "moot" ? "badge" : "badge badge-ok", text });
+  }
   if (c.overdue) return h("span", { class: "badge badge-danger", text: countdown(c.due_at, now) });
   return h("span", { class: c.at_risk ? "badge badge-warn" : "badge", text: `${countdown(c.due_at, now)}${c.at_risk ? " (at risk)" : ""}` });
 }
@@ -262,7 +266,7 @@ export function signatureSection({ view, seal }) {
     "div",
     { class: "signature" },
     h("p", {}, h("span", { class: `badge ${cls}`, text })),
-    seal?.detail ? h("p", { class: "small", text: seal.detail }) : null,
+    seal?.detail && seal.state !== "none" ? h("p", { class: "small", text: seal.detail }) : null,
     changes.length
       ? h(
           "ul",
