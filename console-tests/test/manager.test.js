@@ -12,11 +12,12 @@ import { launch, openConsole, login, screenshot } from "./support/browser.js";
 let s;
 let browser;
 let mgr;
+let phoneA;
 
 before(async () => {
   s = await TestServer.start();
   browser = await launch();
-  await seedDay(s);
+  ({ phoneA } = await seedDay(s));
   mgr = await openConsole(browser, s);
   await login(mgr.page, "mgr");
 });
@@ -181,5 +182,26 @@ test("the open work order, the queues and the technicians follow changes live; a
   await page.locator(".escalations li", { hasText: "WO-E3" }).waitFor();
   assert.ok(await opener.evaluate((el) => el === document.activeElement), "focus back on the opener");
   assert.ok(await page.evaluate(() => window.__sameDocument === true), "no reload");
+  assert.deepStrictEqual(problems, []);
+});
+
+test("a conflict is shown plainly: what each side did, and which rule decided", async () => {
+  const { page, problems } = mgr;
+  assert.equal((await s.view("WO-2003")).assignee, "tech-a");
+  // tech-a's phone works on WO-2003 with no signal while the office moves it to tech-b.
+  await phoneA(["sync"]);
+  await phoneA(["accept", "WO-2003"]);
+  await phoneA(["on-site", "WO-2003"]);
+  await s.assign("WO-2003", "tech-b", "tech-a is not answering");
+  await phoneA(["sync"]);
+  await page.goto(`${s.pageBase}/#/wo/WO-2003`);
+  const conflict = page.locator(".wo-conflicts .conflict").first();
+  await conflict.waitFor();
+  const text = await conflict.innerText();
+  assert.match(text, /Reassigned while working/);
+  assert.match(text, /tech-a \(Technician\) on cli-[^:]+: (On site|Accepted)/);
+  assert.match(text, /admin \(Admin\) on [^:]+: Assigned to tech-b: tech-a is not answering/);
+  assert.match(text, /Decided: \S+/);
+  await screenshot(page, "workorder-conflict");
   assert.deepStrictEqual(problems, []);
 });

@@ -29,9 +29,14 @@ function table(caption, head, rows, cls = "") {
   );
 }
 
-/** A device id short enough to read (the server's own are long); the full id is its title. */
+/** A device id short enough to read (the server's own are long). */
+function shortDevice(id) {
+  return id.length > 18 ? `${id.slice(0, 14)}…` : id;
+}
+
+/** The short id, with the full one as its title. */
 function device(id) {
-  return id.length > 18 ? h("span", { text: `${id.slice(0, 14)}…`, attrs: { title: id } }) : id;
+  return id.length > 18 ? h("span", { text: shortDevice(id), attrs: { title: id } }) : id;
 }
 
 function stamp(s) {
@@ -127,7 +132,7 @@ export function conflictsSection({ view, timeline }) {
           { class: "conflict-sides" },
           c.events.map((id) => {
             const t = byId.get(id);
-            return h("li", { text: t ? `${t.user} (${label(t.role)}) on ${t.device}: ${describe(t)}, ${fmtTime(t.device_at)} device time` : `event ${id}` });
+            return h("li", { text: t ? `${t.user} (${label(t.role)}) on ${shortDevice(t.device)}: ${describe(t)}, ${fmtTime(t.device_at)} device time` : `event ${id}` });
           }),
         ),
         h("p", { class: "conflict-outcome" }, h("span", { class: "muted", text: "Decided: " }), c.outcome),
