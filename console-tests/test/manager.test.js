@@ -131,6 +131,14 @@ test("a work order's page shows its whole record", async () => {
   }
   assert.match(await page.locator(".wo-parts").innerText(), /PUMP-7[\s\S]*SN-NEW[\s\S]*SN-OLD/);
   assert.match(await page.locator(".wo-escalations").innerText(), /Low score/i);
+  // The photo's thumbnail and the signature load through the session cookie; the seal holds.
+  const photo = page.getByRole("img", { name: "After photo: new pump fitted" });
+  const sig = page.getByRole("img", { name: "Signature of Ada Customer" });
+  for (const img of [photo, sig]) {
+    await img.waitFor();
+    await page.waitForFunction((el) => el.complete && el.naturalWidth > 0, await img.elementHandle());
+  }
+  assert.match(await page.locator(".wo-signature").innerText(), /Seal valid/);
   assert.ok(await page.getByRole("toolbar", { name: "Actions" }).getByRole("button", { name: "Resolve escalation…" }).isVisible());
   assert.deepStrictEqual(problems, []);
 });

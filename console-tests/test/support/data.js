@@ -3,7 +3,11 @@
  * waiting, jobs assigned, a finished visit with a low score (an escalation and a low score in
  * the queues), an urgent job nobody can take (an escalation), a complaint to classify.
  */
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+
 import { phone } from "./server.js";
+import { photo, signature } from "./png.js";
 
 export async function seedDay(s) {
   for (const r of ["north", "south", "east"]) await s.region(r);
@@ -28,6 +32,8 @@ export async function seedDay(s) {
 
   // tech-a's phone finishes WO-2001 offline and syncs.
   const a = await phone(s, "tech-a");
+  await writeFile(join(s.dir, "after.png"), photo());
+  await writeFile(join(s.dir, "signature.png"), signature());
   await a(["sync"]);
   const view = await s.view("WO-2001");
   if (view.assignee !== "tech-a") await s.assign("WO-2001", "tech-a", view.assignee ? "seed" : null);
@@ -38,7 +44,9 @@ export async function seedDay(s) {
     ["diagnose", "WO-2001", "pump blocked by a coin", "--solution", "clean the pump"],
     ["start", "WO-2001"],
     ["part", "add", "WO-2001", "--sku", "PUMP-7", "--qty", "1", "--serial", "SN-NEW", "--old-serial", "SN-OLD"],
+    ["photo", "add", "WO-2001", join(s.dir, "after.png"), "--kind", "after", "--caption", "new pump fitted"],
     ["test", "WO-2001", "--passed"],
+    ["sign", "WO-2001", "--name", "Ada Customer", "--image", join(s.dir, "signature.png")],
     ["complete", "WO-2001", "--fixed"],
   ]) {
     await a(step);
