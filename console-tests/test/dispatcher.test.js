@@ -199,3 +199,41 @@ test("a technician's completion reaches the board without a reload, and the scro
   await screenshot(page, "board-live");
   assert.deepStrictEqual(problems, []);
 });
+
+test("the follow-up call of the completed job is recorded from its page", async () => {
+  const { page, problems } = disp;
+  await page.goto(`${s.pageBase}/#/wo/WO-L1`);
+  await page.getByRole("button", { name: "Record follow-up…" }).click();
+  const dialog = page.getByRole("dialog", { name: "Follow-up call for WO-L1" });
+  await dialog.getByLabel("Satisfaction score (1 to 5)").selectOption("5");
+  await dialog.getByLabel("Customer's comment").fill("quick and tidy");
+  await dialog.getByRole("button", { name: "Record" }).click();
+  await dialog.waitFor({ state: "detached" });
+  await page.locator(".wo-status").getByText("Closed").waitFor();
+  assert.match(await page.locator(".wo-field").innerText(), /Score 5: “quick and tidy”/);
+  assert.equal((await s.view("WO-L1")).status, "closed");
+  assert.deepStrictEqual(problems, []);
+});
+
+test("a job is unassigned with a reason, then cancelled, from its page; the board lets it go", async () => {
+  const { page, problems } = disp;
+  await s.assign("WO-F20", "tech-a");
+  await page.goto(`${s.pageBase}/#/wo/WO-F20`);
+  await page.getByRole("button", { name: "Unassign…" }).click();
+  let dialog = page.getByRole("dialog", { name: "Unassign WO-F20" });
+  await dialog.getByLabel("Reason (required)").fill("the customer moved the visit to next week");
+  await dialog.getByRole("button", { name: "Unassign" }).click();
+  await dialog.waitFor({ state: "detached" });
+  await page.locator(".wo-status").getByText("Pending dispatch").waitFor();
+  await page.getByRole("button", { name: "Cancel work order…" }).click();
+  dialog = page.getByRole("dialog", { name: "Cancel WO-F20" });
+  await dialog.getByLabel("Reason (required)").fill("the customer bought a new machine");
+  await dialog.getByRole("button", { name: "Cancel the work order" }).click();
+  await dialog.waitFor({ state: "detached" });
+  await page.locator(".wo-status").getByText("Cancelled").waitFor();
+  assert.match(await page.locator(".wo-field").innerText(), /the customer bought a new machine/);
+  await page.goto(`${s.pageBase}/#/board`);
+  await card(page, "WO-N2", ".lane").waitFor();
+  assert.equal(await page.locator('.card[data-id="WO-F20"]').count(), 0);
+  assert.deepStrictEqual(problems, []);
+});
