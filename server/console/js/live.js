@@ -131,8 +131,3 @@ export function release() {
     deliver(p.all ? null : [...p.ids]);
   }
 }
-
-/** Whether changes are held back now. */
-export function held() {
-  return holds > 0;
-}

@@ -167,11 +167,6 @@ export function select(id, text, options, value, anyText = "Any") {
   return h("div", { class: "field" }, h("label", { attrs: { for: id }, text }), sel);
 }
 
-/** A badge (a small coloured label); `kind` picks the colour class. */
-export function badge(text, kind = "neutral", title = null) {
-  return h("span", { class: `badge badge-${kind}`, text, attrs: title ? { title } : {} });
-}
-
 /** A link to a work order's page. */
 export function woLink(id, text = id) {
   return h("a", { href: `#/wo/${encodeURIComponent(id)}`, text });
