@@ -43,6 +43,11 @@ pub struct Cli {
     /// Print the effective service policy as TOML and exit.
     #[arg(long)]
     pub print_policy: bool,
+    /// Fill a new, empty database with a small, realistic day of demo data (regions,
+    /// accounts, work orders in every status, breaches, escalations), print the demo accounts
+    /// and their password, then serve as usual. Refuses a database that holds data.
+    #[arg(long, env = "FIELDSYNC_DEMO", value_parser = clap::builder::BoolishValueParser::new())]
+    pub demo: bool,
 }
 
 /// The TOML file's shape; every key optional.
@@ -101,6 +106,8 @@ pub struct Settings {
     pub print_policy: bool,
     /// How log lines on stderr look.
     pub log_format: LogFormat,
+    /// Fill an empty database with demo data at start (`--demo`).
+    pub demo: bool,
 }
 
 /// How log lines on stderr look.
@@ -140,6 +147,7 @@ impl Default for Settings {
             manual_clock: false,
             print_policy: false,
             log_format: LogFormat::Text,
+            demo: false,
         }
     }
 }
@@ -196,6 +204,7 @@ impl Settings {
             s.policy = Some(v);
         }
         s.print_policy = cli.print_policy;
+        s.demo = cli.demo;
         if let Some(v) = cli.clock {
             s.manual_clock = clock_mode(&v)?;
         }
@@ -268,6 +277,12 @@ mod tests {
         assert_eq!(from_file, LogFormat::Json);
         assert_eq!(flag_wins, LogFormat::Text);
         assert_eq!(bad, "log format must be text or json, not \"yaml\"");
+    }
+
+    #[test]
+    fn demo_data_only_when_asked_for() {
+        assert!(!load(&[]).unwrap().demo);
+        assert!(load(&["--demo"]).unwrap().demo);
     }
 
     #[test]

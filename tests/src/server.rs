@@ -38,6 +38,8 @@ pub struct TestServer {
     args: Vec<String>,
     /// Where stderr goes when a test reads the logs; `None`: the test's own stderr.
     log_file: Option<PathBuf>,
+    /// Every line the current process wrote to stdout so far.
+    stdout: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     pub http: reqwest::Client,
 }
 
@@ -125,6 +127,7 @@ impl TestServer {
                 .collect(),
             args: args.iter().map(|a| (*a).to_owned()).collect(),
             log_file,
+            stdout: Default::default(),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(60))
                 .build()
@@ -147,6 +150,7 @@ impl TestServer {
             env: self.env.clone(),
             args: self.args.clone(),
             log_file: self.log_file.clone(),
+            stdout: Default::default(),
             http: self.http.clone(),
         };
         s.spawn().await;
@@ -181,10 +185,16 @@ impl TestServer {
             .expect("start field-server");
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        self.stdout = lines.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(addr) = line.strip_prefix("field-server listening on ") {
-                    let _ = tx.send(addr.trim().to_owned());
+                let addr = line
+                    .strip_prefix("field-server listening on ")
+                    .map(|a| a.trim().to_owned());
+                lines.lock().unwrap().push(line);
+                if let Some(addr) = addr {
+                    let _ = tx.send(addr);
                 }
             }
         });
@@ -203,6 +213,12 @@ impl TestServer {
             assert!(Instant::now() < deadline, "server never became ready");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// What the server process wrote to stdout so far, line by line (everything before the
+    /// `listening on` line is there once the server has started).
+    pub fn stdout(&self) -> Vec<String> {
+        self.stdout.lock().unwrap().clone()
     }
 
     pub fn url(&self, path: &str) -> String {

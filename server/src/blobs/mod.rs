@@ -45,7 +45,7 @@ fn parse_hash(raw: &str) -> Result<BlobHash, ApiError> {
 }
 
 /// `blobs/ab/abcdef…` and `blobs/thumbs/ab/abcdef….jpg`: two-level fan-out keeps directories small.
-fn paths(dir: &Path, hash: &BlobHash) -> (PathBuf, PathBuf) {
+pub(crate) fn paths(dir: &Path, hash: &BlobHash) -> (PathBuf, PathBuf) {
     let h = hash.as_str();
     (
         dir.join(&h[..2]).join(h),
@@ -54,7 +54,7 @@ fn paths(dir: &Path, hash: &BlobHash) -> (PathBuf, PathBuf) {
 }
 
 /// Writes through a temporary file and a rename, synced, so a crash never leaves half a blob.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
