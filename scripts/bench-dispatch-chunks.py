@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""A 10,000-order POST /v1/dispatch/auto on SQLite while technicians keep syncing.
+"""A 10,000-order POST /v1/dispatch/auto on SQLite (or PostgreSQL) while technicians keep syncing.
 
-Starts its own release field-server on a fresh SQLite file (policy: [dispatch] auto_on_intake =
+Starts its own release field-server on a fresh SQLite file, or with --postgres URL on a fresh
+database created beside URL's (psql's createdb/dropdb; dropped afterwards) (policy: [dispatch] auto_on_intake =
 false), creates --techs technicians (10 regions, 5 of 10 skills each, capacity --capacity) and
 --jobs work orders, then (optionally) starts `field-cli bench --steady` with --devices devices
 and, once they sync, runs one POST /v1/dispatch/auto while --writers threads keep timing
@@ -98,6 +99,9 @@ def main():
     ap.add_argument('--interval', default='5s', help='time between one device\'s syncs')
     ap.add_argument('--steady-duration', default='30s',
                     help='the steady phase; the dispatch starts as it does')
+    ap.add_argument('--postgres', metavar='URL',
+                    help='run on PostgreSQL: a fresh database on the server of URL '
+                         '(e.g. postgres://postgres@127.0.0.1:5432/test)')
     args = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix='fieldsync-dispatch-bench-')
@@ -107,9 +111,16 @@ def main():
     log_path = os.environ.get('BENCH_SERVER_LOG') or os.path.join(work, 'server.log')
     env = dict(os.environ, FIELDSYNC_ADMIN_PASSWORD=PASSWORD)
     env.setdefault('RUST_LOG', 'info')
+    database_url, dropdb = f'sqlite://{work}/fieldsync.db', None
+    if args.postgres:
+        base = args.postgres.rsplit('/', 1)[0]
+        name = f'fieldsync_dispatch_bench_{os.getpid()}'
+        subprocess.run(['createdb', '--maintenance-db', args.postgres, name], check=True)
+        database_url = f'{base}/{name}'
+        dropdb = ['dropdb', '--maintenance-db', args.postgres, '--if-exists', name]
     server = subprocess.Popen(
         [os.path.abspath(args.server_bin), '--bind', '127.0.0.1:0',
-         '--database-url', f'sqlite://{work}/fieldsync.db', '--blob-dir', f'{work}/blobs',
+         '--database-url', database_url, '--blob-dir', f'{work}/blobs',
          '--policy', policy, '--log-format', 'json'],
         cwd=work, env=env, stdout=subprocess.PIPE, stderr=open(log_path, 'w'), text=True)
     try:
@@ -122,6 +133,8 @@ def main():
     finally:
         server.terminate()
         server.wait()
+        if dropdb:
+            subprocess.run(dropdb, check=False)
 
 
 def run(api, args, server_pid, log_path):
@@ -220,6 +233,15 @@ def run(api, args, server_pid, log_path):
                                                    'server_holds_every_change')}
         except (ValueError, IndexError):
             out['steady'] = {'error': se[-300:]}
+        # Where slow syncs spent their time: per step, how many took over 0.25 s and 1 s.
+        text = api.text('/metrics')
+        slow = {}
+        for m in re.finditer(r'^fieldsync_sync_step_seconds_bucket\{([^}]*)\} (\S+)$', text, re.M):
+            labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
+            slow.setdefault(labels.get('step'), {})[labels.get('le')] = float(m.group(2))
+        out['sync_steps_over'] = {
+            step: {'0.25s': b.get('+Inf', 0) - b.get('0.25', 0), '1s': b.get('+Inf', 0) - b.get('1', 0)}
+            for step, b in sorted(slow.items()) if b.get('+Inf', 0) - b.get('0.25', 0) > 0}
     print(json.dumps(out))
 
 
