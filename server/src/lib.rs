@@ -18,6 +18,7 @@
 //! | `kpi` | KPI facts per work order, reports and daily summaries |
 //! | `board` | the dispatcher's board, technicians' loads, KPI endpoints |
 //! | `console` | the dispatcher console in the browser: embedded pages, cookie session, its reads |
+//! | `demo` | `--demo`: a small realistic day in an empty database |
 //! | `ops` | health, readiness, metrics, OpenAPI |
 
 pub mod admin;
