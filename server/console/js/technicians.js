@@ -143,7 +143,7 @@ export function mountTechnicians(main) {
       h("span", { class: "freshness" }),
       d.flagged_at
         ? h("span", {
-            class: "badge badge-danger",
+            class: "badge badge-danger badge-wrap",
             text: `clock flagged: ${d.flag_reason || "off"}${d.clock_skew_ms ? ` (${d.clock_skew_ms > 0 ? "+" : "−"}${fmtDuration(d.clock_skew_ms)})` : ""}`,
           })
         : null,
