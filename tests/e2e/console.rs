@@ -348,3 +348,61 @@ tests::on_each_backend! {
         assert_eq!(v, json!({"reason": "changed", "work_orders": ["WO-E1"]}));
     }
 }
+
+tests::on_each_backend! {
+    async fn a_new_event_source_resumes_from_the_query_when_it_cannot_send_the_header(backend) {
+        let (s, admin) = server(&backend).await;
+        let b = browser(&s, "disp-n").await;
+        // Opened fresh: a resume event; then the change, with an id to come back with.
+        let mut resp = s
+            .http
+            .get(s.url("/v1/events"))
+            .header(COOKIE, b.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        let (mut parser, mut queue) = (Parser::new(), Vec::new());
+        next_event(&mut resp, &mut parser, &mut queue, Duration::from_secs(5)).await.expect("resume");
+        s.create_order(&admin, "WO-Q1", "north").await;
+        let changed = next_event(&mut resp, &mut parser, &mut queue, Duration::from_secs(2))
+            .await
+            .expect("the intake's event");
+        assert!(changed.data.contains("WO-Q1"), "{changed:?}");
+        let id = changed.id.clone().expect("an id");
+        drop(resp);
+        // Nothing changed since: reopened with ?last_event_id, it stays quiet.
+        let mut resp = s.http.get(s.url(&format!("/v1/events?last_event_id={id}")))
+            .header(COOKIE, b.cookie_header()).send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+        let (mut parser, mut queue) = (Parser::new(), Vec::new());
+        let quiet = next_event(&mut resp, &mut parser, &mut queue, Duration::from_millis(800)).await;
+        assert!(quiet.is_none(), "{quiet:?}");
+    }
+}
+
+tests::on_each_backend! {
+    async fn a_card_shows_its_soonest_deadline_and_the_breaches_the_clock_pass_records(backend) {
+        let s = TestServer::start_with_env(BIN, &backend, &[("FIELDSYNC_CLOCK", "manual")]).await;
+        let admin = s.admin_token().await;
+        s.add_user(&admin, "mgr-1", "manager", &["north"], &[]).await;
+        // Nobody can take it: CS-INTAKE (10 minutes) runs.
+        s.create_order(&admin, "WO-D1", "north").await;
+        let b = browser(&s, "mgr-1").await;
+        let card = |v: &Value| v["cards"][0].clone();
+        let v: Value = get(&s, &b, "/v1/console/cards?ids=WO-D1").await.json().await.unwrap();
+        let before = card(&v);
+        assert_eq!(before["next_deadline"]["rule"], "CS-INTAKE", "{before}");
+        assert_eq!(before["next_deadline"]["overdue"], false);
+        assert_eq!(before["breaches"], 0);
+        // Past the deadline: overdue at once; the pass records the breach on the card too.
+        s.advance(&admin, "11m").await;
+        let v: Value = get(&s, &b, "/v1/console/cards?ids=WO-D1").await.json().await.unwrap();
+        assert_eq!(card(&v)["next_deadline"]["overdue"], true, "{v}");
+        assert_eq!(card(&v)["breaches"], 0);
+        s.tick(&admin).await;
+        let v: Value = get(&s, &b, "/v1/console/cards?ids=WO-D1").await.json().await.unwrap();
+        assert_eq!(card(&v)["breaches"], 1, "{v}");
+        let board: Value = get(&s, &b, "/v1/console/board").await.json().await.unwrap();
+        assert_eq!(board["unassigned"][0]["breaches"], 1, "{board}");
+    }
+}

@@ -171,6 +171,7 @@ pub async fn write_clocks(
     now: i64,
 ) -> sqlx::Result<()> {
     let mut changed = false;
+    let mut dropped = false;
     for row in rows {
         let want: Stored = (
             row.due_at,
@@ -213,6 +214,7 @@ pub async fn write_clocks(
         .collect();
     for (rule, anchor) in have.keys() {
         if !produced.contains(&(rule.as_str(), anchor.as_str())) {
+            dropped = true;
             sqlx::query(
                 "DELETE FROM clocks WHERE wo_id = $1 AND rule = $2 AND anchor = $3 AND breached_at IS NULL",
             )
@@ -231,9 +233,34 @@ pub async fn write_clocks(
         )
         .bind(now)
         .bind(wo_id)
-        .execute(conn)
+        .execute(&mut *conn)
         .await?;
     }
+    if changed || dropped {
+        summarize(conn, wo_id).await?;
+    }
+    Ok(())
+}
+
+/// Rewrites what the board reads of the work order's clocks on its `work_orders` row: the
+/// soonest running clock and the breaches recorded and not withdrawn (every read is on the
+/// clocks' primary key prefix). Call after changing its clock rows, in the same transaction.
+pub async fn summarize(conn: &mut AnyConnection, wo_id: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE work_orders SET
+           next_rule = (SELECT c.rule FROM clocks c WHERE c.wo_id = $1 AND c.stopped_at IS NULL
+                        ORDER BY c.due_at, c.rule LIMIT 1),
+           next_started_at = (SELECT c.started_at FROM clocks c WHERE c.wo_id = $1 AND c.stopped_at IS NULL
+                              ORDER BY c.due_at, c.rule LIMIT 1),
+           next_due_at = (SELECT c.due_at FROM clocks c WHERE c.wo_id = $1 AND c.stopped_at IS NULL
+                          ORDER BY c.due_at, c.rule LIMIT 1),
+           breaches = (SELECT COUNT(*) FROM clocks c WHERE c.wo_id = $1
+                       AND c.breached_at IS NOT NULL AND c.cleared_at IS NULL)
+         WHERE id = $1",
+    )
+    .bind(wo_id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

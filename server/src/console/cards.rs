@@ -1,12 +1,9 @@
-//! Board cards: one work order as the console shows it, read from the projections (never
-//! from documents), with its next deadline.
-
-use std::collections::HashMap;
+//! Board cards: one work order as the console shows it, read from its `work_orders` row
+//! alone (never from documents): the row also keeps its soonest running clock and its breach
+//! count (`clock::store::summarize`), so a board of 10,000 work orders is one table scan.
 
 use serde::Serialize;
-use sqlx::{AnyConnection, FromRow, Row};
-
-use crate::db::projection::placeholders;
+use sqlx::{AnyConnection, FromRow};
 
 /// A deadline is at risk when less than this share of its clock's time is left.
 const AT_RISK_SHARE: f64 = 0.25;
@@ -65,10 +62,15 @@ struct Row0 {
     open_conflicts: i64,
     created_at: i64,
     updated_at: i64,
+    next_rule: Option<String>,
+    next_started_at: Option<i64>,
+    next_due_at: Option<i64>,
+    breaches: i64,
 }
 
 const COLUMNS: &str = "id, region, status, customer_name, service_type, priority, tier, skills, \
-    assignee, appointment_start, appointment_end, open_conflicts, created_at, updated_at";
+    assignee, appointment_start, appointment_end, open_conflicts, created_at, updated_at, \
+    next_rule, next_started_at, next_due_at, breaches";
 
 /// Every work order on the board (not closed or cancelled), oldest first.
 pub async fn on_board(conn: &mut AnyConnection, now: i64) -> sqlx::Result<Vec<Card>> {
@@ -82,76 +84,25 @@ pub async fn on_board(conn: &mut AnyConnection, now: i64) -> sqlx::Result<Vec<Ca
     ))
     .fetch_all(&mut *conn)
     .await?;
-    // The clocks of work orders on the board only, joined in the database.
-    let clocks = sqlx::query(&format!(
-        "SELECT c.wo_id AS wo_id, c.rule AS rule, c.started_at AS started_at, c.due_at AS due_at,
-                c.stopped_at AS stopped_at, c.breached_at AS breached_at, c.cleared_at AS cleared_at
-         FROM clocks c JOIN work_orders w ON w.id = c.wo_id
-         WHERE w.status NOT IN ({off})
-           AND (c.stopped_at IS NULL OR (c.breached_at IS NOT NULL AND c.cleared_at IS NULL))"
-    ))
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(assemble(rows, clock_facts(clocks, now)?, now))
+    Ok(rows.into_iter().map(|r| card(r, now)).collect())
 }
 
 /// The cards of `ids` (those that exist; any status).
 pub async fn by_ids(conn: &mut AnyConnection, ids: &[String], now: i64) -> sqlx::Result<Vec<Card>> {
-    let mut rows: Vec<Row0> = Vec::with_capacity(ids.len());
-    let mut clocks = Vec::new();
+    let mut out = Vec::with_capacity(ids.len());
     for part in ids.chunks(crate::db::MAX_BINDS) {
-        let list = placeholders(1, part.len());
+        let list = crate::db::projection::placeholders(1, part.len());
         let sql = format!("SELECT {COLUMNS} FROM work_orders WHERE id IN ({list})");
         let mut q = sqlx::query_as::<_, Row0>(&sql);
         for id in part {
             q = q.bind(id);
         }
-        rows.extend(q.fetch_all(&mut *conn).await?);
-        let sql = format!(
-            "SELECT wo_id, rule, started_at, due_at, stopped_at, breached_at, cleared_at FROM clocks
-             WHERE wo_id IN ({list})
-               AND (stopped_at IS NULL OR (breached_at IS NOT NULL AND cleared_at IS NULL))"
+        out.extend(
+            q.fetch_all(&mut *conn)
+                .await?
+                .into_iter()
+                .map(|r| card(r, now)),
         );
-        let mut q = sqlx::query(&sql);
-        for id in part {
-            q = q.bind(id);
-        }
-        clocks.extend(q.fetch_all(&mut *conn).await?);
-    }
-    Ok(assemble(rows, clock_facts(clocks, now)?, now))
-}
-
-#[derive(Default)]
-struct ClockFacts {
-    next: Option<NextDeadline>,
-    breaches: i64,
-}
-
-fn clock_facts(
-    rows: Vec<sqlx::any::AnyRow>,
-    now: i64,
-) -> sqlx::Result<HashMap<String, ClockFacts>> {
-    let mut out: HashMap<String, ClockFacts> = HashMap::new();
-    for c in rows {
-        let wo: String = c.try_get("wo_id")?;
-        let facts = out.entry(wo).or_default();
-        let breached = c.try_get::<Option<i64>, _>("breached_at")?.is_some()
-            && c.try_get::<Option<i64>, _>("cleared_at")?.is_none();
-        if breached {
-            facts.breaches += 1;
-        }
-        if c.try_get::<Option<i64>, _>("stopped_at")?.is_some() {
-            continue;
-        }
-        let (started, due): (i64, i64) = (c.try_get("started_at")?, c.try_get("due_at")?);
-        let rule: String = c.try_get("rule")?;
-        let sooner = facts
-            .next
-            .as_ref()
-            .is_none_or(|n| (due, rule.as_str()) < (n.due_at, n.rule.as_str()));
-        if sooner {
-            facts.next = Some(deadline(rule, started, due, now));
-        }
     }
     Ok(out)
 }
@@ -168,31 +119,30 @@ pub fn deadline(rule: String, started_at: i64, due_at: i64, now: i64) -> NextDea
     }
 }
 
-fn assemble(rows: Vec<Row0>, mut facts: HashMap<String, ClockFacts>, _now: i64) -> Vec<Card> {
-    rows.into_iter()
-        .map(|r| {
-            let f = facts.remove(&r.id).unwrap_or_default();
-            Card {
-                skills: serde_json::from_str(&r.skills).unwrap_or_default(),
-                assignee_name: r.assignee.clone(),
-                next_deadline: f.next,
-                breaches: f.breaches,
-                id: r.id,
-                region: r.region,
-                status: r.status,
-                customer_name: r.customer_name,
-                service_type: r.service_type,
-                priority: r.priority,
-                tier: r.tier,
-                assignee: r.assignee,
-                appointment_start: r.appointment_start,
-                appointment_end: r.appointment_end,
-                open_conflicts: r.open_conflicts,
-                created_at: r.created_at,
-                updated_at: r.updated_at,
-            }
-        })
-        .collect()
+fn card(r: Row0, now: i64) -> Card {
+    let next_deadline = match (r.next_rule, r.next_started_at, r.next_due_at) {
+        (Some(rule), Some(started), Some(due)) => Some(deadline(rule, started, due, now)),
+        _ => None,
+    };
+    Card {
+        skills: serde_json::from_str(&r.skills).unwrap_or_default(),
+        assignee_name: r.assignee.clone(),
+        next_deadline,
+        breaches: r.breaches,
+        id: r.id,
+        region: r.region,
+        status: r.status,
+        customer_name: r.customer_name,
+        service_type: r.service_type,
+        priority: r.priority,
+        tier: r.tier,
+        assignee: r.assignee,
+        appointment_start: r.appointment_start,
+        appointment_end: r.appointment_end,
+        open_conflicts: r.open_conflicts,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    }
 }
 
 #[cfg(test)]

@@ -13,12 +13,21 @@ use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 use crate::workorders::scope;
 
+/// Where a client resumes from, when it cannot send `Last-Event-ID`.
+#[derive(serde::Deserialize)]
+struct LastEventQuery {
+    last_event_id: Option<String>,
+}
+
 /// Live push: a `text/event-stream` that says when to sync.
 #[utoipa::path(get, path = "/v1/events", tag = "sync", operation_id = "events",
     params(("Last-Event-ID" = Option<String>, Header,
         description = "The id of the last event received, to resume: a `sync` comes at once \
             when something concerning the caller changed since (or when the id is unknown or \
-            too old). Without it the stream starts with a `sync`.")),
+            too old). Without it the stream starts with a `sync`."),
+        ("last_event_id" = Option<String>, Query,
+        description = "The same as `Last-Event-ID`, for clients that cannot set headers (a \
+            browser's `EventSource` opened anew); the header wins when both are sent.")),
     security(("bearer_jwt" = [])),
     responses(
         (status = 200, content_type = "text/event-stream", body = String, description =
@@ -53,10 +62,17 @@ pub async fn events(
         }
         Role::Agent | Role::Manager | Role::Auditor | Role::Admin => Audience::Everyone,
     };
+    let from_query = || {
+        web::Query::<LastEventQuery>::from_query(req.query_string())
+            .ok()
+            .and_then(|q| q.into_inner().last_event_id)
+    };
     let last = req
         .headers()
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(from_query)
         .and_then(|v| v.trim().parse::<i64>().ok());
     let hub = &state.events;
     // A session without a device (the browser console, a script) is told what changed, so it
