@@ -8,10 +8,10 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
+use super::board_sql::{self, Filter};
 use super::cards::{self, Card};
 use crate::auth::AuthUser;
 use crate::clock::api::EscalationRow;
-use crate::dispatch::service;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 use crate::workorders::scope;
@@ -121,38 +121,39 @@ async fn board(
     let mut conn = state.db.pool.acquire().await?;
     let now = state.clock.now(&mut conn).await?;
     let regions = scope::office_regions(&mut conn, &user, q.region.as_deref()).await?;
-    let all = cards::on_board(&mut conn, now).await?;
-    // The serving order of the dispatcher itself, for the unassigned queue.
-    let mut waiting = service::pending_jobs(&mut conn, regions.as_deref()).await?;
-    drop(conn);
-    waiting.sort_by(crate::dispatch::job_order);
-    let rank: std::collections::HashMap<&str, usize> = waiting
-        .iter()
-        .enumerate()
-        .map(|(i, j)| (j.id.as_str(), i))
-        .collect();
-
-    let needle =
-        q.q.as_deref()
+    let filter = Filter {
+        regions: regions.clone(),
+        region: q.region.clone(),
+        skill: q.skill.clone(),
+        status: q.status.clone(),
+        priority: q.priority.clone(),
+        text: q
+            .q
+            .as_deref()
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .map(str::to_lowercase);
-    let keep = |c: &Card| {
-        scope::covers(&regions, &c.region)
-            && q.region.as_ref().is_none_or(|r| r == &c.region)
-            && q.skill
-                .as_ref()
-                .is_none_or(|s| c.skills.iter().any(|x| x == s))
-            && q.status.as_ref().is_none_or(|s| s == &c.status)
-            && q.priority.as_ref().is_none_or(|p| p == &c.priority)
-            && needle.as_ref().is_none_or(|n| matches_text(c, n))
+            .map(str::to_lowercase),
+    };
+    let mut counts: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    let mut unassigned_total = 0;
+    for (region, status, n) in board_sql::counts(&mut conn, &filter).await? {
+        let n = usize::try_from(n).unwrap_or(0);
+        if status == "pending_dispatch" {
+            unassigned_total += n;
+        }
+        counts.entry(region).or_default().insert(status, n);
+    }
+    let unassigned = if filter
+        .status
+        .as_deref()
+        .is_none_or(|s| s == "pending_dispatch")
+    {
+        board_sql::unassigned(&mut conn, &filter, limit, now).await?
+    } else {
+        Vec::new()
     };
     let mut lanes: BTreeMap<String, BTreeMap<String, Vec<Card>>> = BTreeMap::new();
-    let mut unassigned = Vec::new();
-    for c in all.into_iter().filter(|c| keep(c)) {
-        if c.status == "pending_dispatch" {
-            unassigned.push(c.clone());
-        }
+    for c in board_sql::cells(&mut conn, &filter, limit, now).await? {
         lanes
             .entry(c.region.clone())
             .or_default()
@@ -160,48 +161,23 @@ async fn board(
             .or_default()
             .push(c);
     }
-    unassigned.sort_by_key(|c| rank.get(c.id.as_str()).copied().unwrap_or(usize::MAX));
-    let unassigned_total = unassigned.len();
-    unassigned.truncate(limit);
-    let mut counts: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
-    for (region, columns) in lanes.iter_mut() {
-        for (status, list) in columns.iter_mut() {
-            counts
-                .entry(region.clone())
-                .or_default()
-                .insert(status.clone(), list.len());
-            list.sort_by(|a, b| {
-                let urgent = |c: &Card| c.priority != "urgent";
-                let due = |c: &Card| c.next_deadline.as_ref().map_or(i64::MAX, |d| d.due_at);
-                urgent(a)
-                    .cmp(&urgent(b))
-                    .then(due(a).cmp(&due(b)))
-                    .then_with(|| a.id.cmp(&b.id))
-            });
-            list.truncate(limit);
-        }
-    }
-    let lane_names = match &regions {
-        Some(mine) => mine.clone(),
-        None => {
-            let mut conn = state.db.pool.acquire().await?;
+    let lane_names = match (&q.region, &regions) {
+        (Some(r), _) => vec![r.clone()],
+        (None, Some(mine)) => mine.clone(),
+        (None, None) => {
             let mut names: Vec<String> = sqlx::query("SELECT id FROM regions ORDER BY id")
                 .fetch_all(&mut *conn)
                 .await?
                 .into_iter()
                 .map(|r| r.try_get::<String, _>("id"))
                 .collect::<Result<_, _>>()?;
-            for r in lanes.keys() {
+            for r in counts.keys() {
                 if !names.contains(r) {
                     names.push(r.clone());
                 }
             }
             names
         }
-    };
-    let lane_names = match &q.region {
-        Some(r) => vec![r.clone()],
-        None => lane_names,
     };
     Ok(HttpResponse::Ok().json(ConsoleBoard {
         now,
@@ -212,18 +188,6 @@ async fn board(
         unassigned_total,
         lanes,
     }))
-}
-
-fn matches_text(c: &Card, needle: &str) -> bool {
-    [
-        Some(c.id.as_str()),
-        Some(c.customer_name.as_str()),
-        Some(c.service_type.as_str()),
-        c.assignee.as_deref(),
-    ]
-    .into_iter()
-    .flatten()
-    .any(|s| s.to_lowercase().contains(needle))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -68,23 +68,21 @@ struct Row0 {
     breaches: i64,
 }
 
-const COLUMNS: &str = "id, region, status, customer_name, service_type, priority, tier, skills, \
+pub const COLUMNS: &str =
+    "id, region, status, customer_name, service_type, priority, tier, skills, \
     assignee, appointment_start, appointment_end, open_conflicts, created_at, updated_at, \
     next_rule, next_started_at, next_due_at, breaches";
 
-/// Every work order on the board (not closed or cancelled), oldest first.
-pub async fn on_board(conn: &mut AnyConnection, now: i64) -> sqlx::Result<Vec<Card>> {
-    let off = OFF_BOARD
-        .iter()
-        .map(|s| format!("'{s}'"))
-        .collect::<Vec<_>>()
-        .join(",");
-    let rows: Vec<Row0> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM work_orders WHERE status NOT IN ({off}) ORDER BY created_at, id"
-    ))
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(rows.into_iter().map(|r| card(r, now)).collect())
+/// The cards a query selecting [`COLUMNS`] returns.
+pub async fn fetch<'q>(
+    conn: &mut AnyConnection,
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    now: i64,
+) -> sqlx::Result<Vec<Card>> {
+    let rows = q.fetch_all(&mut *conn).await?;
+    rows.iter()
+        .map(|r| Row0::from_row(r).map(|r| card(r, now)))
+        .collect()
 }
 
 /// The cards of `ids` (those that exist; any status).

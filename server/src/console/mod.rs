@@ -8,6 +8,7 @@
 //! other host by its Content-Security-Policy: no CDN, font or map tile can slip in.
 
 pub mod api;
+pub mod board_sql;
 pub mod cards;
 pub mod record;
 pub mod session;

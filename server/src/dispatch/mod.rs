@@ -166,7 +166,7 @@ fn by_load(a: (&str, u32, u32), b: (&str, u32, u32)) -> Ordering {
 }
 
 /// The order jobs are served in.
-pub fn job_order(a: &Job, b: &Job) -> Ordering {
+fn job_order(a: &Job, b: &Job) -> Ordering {
     a.class()
         .cmp(&b.class())
         .then_with(|| match (a.deadline, b.deadline) {
