@@ -160,107 +160,141 @@ pub async fn stored_clocks(
     Ok(out)
 }
 
-/// Writes the work order's clock rows that differ from `have` (what is stored), then clears
-/// recorded breaches that the field times now show were met in time.
+/// One work order's clock rows as the rules produce them, with what is stored.
+pub struct ClocksToWrite<'a> {
+    pub wo_id: &'a str,
+    pub region: &'a str,
+    pub rows: &'a [ClockRow],
+    pub have: &'a ClockMap,
+}
+
+/// Writes the clock rows of several work orders that differ from what is stored, clears
+/// recorded breaches that the field times now show were met in time, and rewrites the
+/// board's summary of each work order whose clocks changed ([`summarize`]). A handful of
+/// statements for a whole sync request, not a few per work order.
 pub async fn write_clocks(
     conn: &mut AnyConnection,
-    wo_id: &str,
-    region: &str,
-    rows: &[ClockRow],
-    have: &ClockMap,
+    items: &[ClocksToWrite<'_>],
     now: i64,
 ) -> sqlx::Result<()> {
-    let mut changed = false;
-    let mut dropped = false;
-    for row in rows {
-        let want: Stored = (
-            row.due_at,
-            row.not_before,
-            row.stopped_at,
-            row.stopped_by.clone(),
-            stop_text(row.stop).map(str::to_owned),
-        );
-        if have.get(&(row.rule.id().to_owned(), row.anchor.clone())) == Some(&want) {
-            continue;
+    let mut upserts: Vec<(&str, &str, &ClockRow)> = Vec::new();
+    let mut touched: Vec<String> = Vec::new();
+    let mut changed: Vec<String> = Vec::new();
+    for item in items {
+        let mut any = false;
+        for row in item.rows {
+            let want: Stored = (
+                row.due_at,
+                row.not_before,
+                row.stopped_at,
+                row.stopped_by.clone(),
+                stop_text(row.stop).map(str::to_owned),
+            );
+            if item
+                .have
+                .get(&(row.rule.id().to_owned(), row.anchor.clone()))
+                != Some(&want)
+            {
+                upserts.push((item.wo_id, item.region, row));
+                any = true;
+            }
         }
-        changed = true;
-        sqlx::query(
+        // Rows the rules no longer produce (the policy changed: e.g. a service type left
+        // CS-CONTACT) stop counting; recorded breaches stay on record.
+        let produced: std::collections::HashSet<(&str, &str)> = item
+            .rows
+            .iter()
+            .map(|r| (r.rule.id(), r.anchor.as_str()))
+            .collect();
+        let mut dropped = false;
+        for (rule, anchor) in item.have.keys() {
+            if !produced.contains(&(rule.as_str(), anchor.as_str())) {
+                dropped = true;
+                sqlx::query(
+                    "DELETE FROM clocks WHERE wo_id = $1 AND rule = $2 AND anchor = $3 AND breached_at IS NULL",
+                )
+                .bind(item.wo_id)
+                .bind(rule)
+                .bind(anchor)
+                .execute(&mut *conn)
+                .await?;
+            }
+        }
+        if any {
+            changed.push(item.wo_id.to_owned());
+        }
+        if any || dropped {
+            touched.push(item.wo_id.to_owned());
+        }
+    }
+    const COLS: usize = 11;
+    for chunk in upserts.chunks(crate::db::MAX_BINDS / COLS) {
+        let sql = format!(
             "INSERT INTO clocks (wo_id, rule, anchor, region, technician, started_at, due_at, not_before, stopped_at, stopped_by, stop)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             VALUES {}
              ON CONFLICT (wo_id, rule, anchor) DO UPDATE SET region = excluded.region,
                technician = excluded.technician, started_at = excluded.started_at, due_at = excluded.due_at,
                not_before = excluded.not_before, stopped_at = excluded.stopped_at,
                stopped_by = excluded.stopped_by, stop = excluded.stop",
-        )
-        .bind(wo_id)
-        .bind(row.rule.id())
-        .bind(&row.anchor)
-        .bind(region)
-        .bind(row.technician.clone())
-        .bind(row.started_at)
-        .bind(row.due_at)
-        .bind(row.not_before)
-        .bind(row.stopped_at)
-        .bind(row.stopped_by.clone())
-        .bind(stop_text(row.stop))
-        .execute(&mut *conn)
-        .await?;
-    }
-    // Rows the rules no longer produce (the policy changed: e.g. a service type left
-    // CS-CONTACT) stop counting; recorded breaches stay on record.
-    let produced: std::collections::HashSet<(&str, &str)> = rows
-        .iter()
-        .map(|r| (r.rule.id(), r.anchor.as_str()))
-        .collect();
-    for (rule, anchor) in have.keys() {
-        if !produced.contains(&(rule.as_str(), anchor.as_str())) {
-            dropped = true;
-            sqlx::query(
-                "DELETE FROM clocks WHERE wo_id = $1 AND rule = $2 AND anchor = $3 AND breached_at IS NULL",
-            )
-            .bind(wo_id)
-            .bind(rule)
-            .bind(anchor)
-            .execute(&mut *conn)
-            .await?;
+            crate::db::projection::rows_sql(chunk.len(), COLS)
+        );
+        let mut q = sqlx::query(&sql);
+        for (wo_id, region, row) in chunk {
+            q = q
+                .bind(*wo_id)
+                .bind(row.rule.id())
+                .bind(&row.anchor)
+                .bind(*region)
+                .bind(row.technician.clone())
+                .bind(row.started_at)
+                .bind(row.due_at)
+                .bind(row.not_before)
+                .bind(row.stopped_at)
+                .bind(row.stopped_by.clone())
+                .bind(stop_text(row.stop));
         }
+        q.execute(&mut *conn).await?;
     }
-    if changed {
-        sqlx::query(
+    for chunk in changed.chunks(crate::db::MAX_BINDS - 1) {
+        let sql = format!(
             "UPDATE clocks SET cleared_at = $1
-             WHERE wo_id = $2 AND breached_at IS NOT NULL AND cleared_at IS NULL AND stop IS NOT NULL
+             WHERE wo_id IN ({}) AND breached_at IS NOT NULL AND cleared_at IS NULL AND stop IS NOT NULL
                AND stopped_at <= due_at AND (stop = 'moot' OR not_before IS NULL OR stopped_at >= not_before)",
-        )
-        .bind(now)
-        .bind(wo_id)
-        .execute(&mut *conn)
-        .await?;
+            crate::db::projection::placeholders(2, chunk.len())
+        );
+        let mut q = sqlx::query(&sql).bind(now);
+        for id in chunk {
+            q = q.bind(id);
+        }
+        q.execute(&mut *conn).await?;
     }
-    if changed || dropped {
-        summarize(conn, wo_id).await?;
-    }
-    Ok(())
+    summarize(conn, &touched).await
 }
 
-/// Rewrites what the board reads of the work order's clocks on its `work_orders` row: the
+/// Rewrites what the board reads of each work order's clocks on its `work_orders` row: the
 /// soonest running clock and the breaches recorded and not withdrawn (every read is on the
-/// clocks' primary key prefix). Call after changing its clock rows, in the same transaction.
-pub async fn summarize(conn: &mut AnyConnection, wo_id: &str) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE work_orders SET
-           next_rule = (SELECT c.rule FROM clocks c WHERE c.wo_id = $1 AND c.stopped_at IS NULL
-                        ORDER BY c.due_at, c.rule LIMIT 1),
-           next_started_at = (SELECT c.started_at FROM clocks c WHERE c.wo_id = $1 AND c.stopped_at IS NULL
-                              ORDER BY c.due_at, c.rule LIMIT 1),
-           next_due_at = (SELECT c.due_at FROM clocks c WHERE c.wo_id = $1 AND c.stopped_at IS NULL
-                          ORDER BY c.due_at, c.rule LIMIT 1),
-           breaches = (SELECT COUNT(*) FROM clocks c WHERE c.wo_id = $1
-                       AND c.breached_at IS NOT NULL AND c.cleared_at IS NULL)
-         WHERE id = $1",
-    )
-    .bind(wo_id)
-    .execute(conn)
-    .await?;
+/// clocks' primary key prefix). Call after changing their clock rows, in the same transaction.
+pub async fn summarize(conn: &mut AnyConnection, ids: &[String]) -> sqlx::Result<()> {
+    for chunk in ids.chunks(crate::db::MAX_BINDS) {
+        let sql = format!(
+            "UPDATE work_orders SET
+               next_rule = (SELECT c.rule FROM clocks c WHERE c.wo_id = work_orders.id
+                            AND c.stopped_at IS NULL ORDER BY c.due_at, c.rule LIMIT 1),
+               next_started_at = (SELECT c.started_at FROM clocks c WHERE c.wo_id = work_orders.id
+                                  AND c.stopped_at IS NULL ORDER BY c.due_at, c.rule LIMIT 1),
+               next_due_at = (SELECT c.due_at FROM clocks c WHERE c.wo_id = work_orders.id
+                              AND c.stopped_at IS NULL ORDER BY c.due_at, c.rule LIMIT 1),
+               breaches = (SELECT COUNT(*) FROM clocks c WHERE c.wo_id = work_orders.id
+                           AND c.breached_at IS NOT NULL AND c.cleared_at IS NULL)
+             WHERE id IN ({})",
+            crate::db::projection::placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id);
+        }
+        q.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 

@@ -114,7 +114,7 @@ async fn record_one(
         // Another instance got there first, or the clock stopped in time meanwhile.
         return Ok(());
     }
-    crate::clock::store::summarize(&mut tx, &wo_id).await?;
+    crate::clock::store::summarize(&mut tx, std::slice::from_ref(&wo_id)).await?;
     tracing::info!(work_order = %wo_id, %rule, %anchor, due_at, "service clock: breach recorded");
     let redispatched = match (doc, technician.as_deref()) {
         (Some(doc), Some(t)) => time_out(state, &mut tx, doc, t, now).await?,

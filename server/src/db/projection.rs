@@ -170,9 +170,18 @@ pub async fn write_many(
     write_times(conn, &times).await?;
     let dispatch_ms =
         i64::try_from(ctx.policy.clock.complaint_dispatch.as_millis()).unwrap_or(i64::MAX);
+    let clocks: Vec<store::ClocksToWrite<'_>> = items
+        .iter()
+        .map(|item| store::ClocksToWrite {
+            wo_id: &item.p.view.id,
+            region: &item.p.view.intake.region,
+            rows: &item.p.clocks,
+            have: item.clocks,
+        })
+        .collect();
+    store::write_clocks(conn, &clocks, now).await?;
     for item in items {
         let (p, v) = (item.p, &item.p.view);
-        store::write_clocks(conn, &v.id, &v.intake.region, &p.clocks, item.clocks, now).await?;
         store::sync_escalations(conn, v, &p.clocks, dispatch_ms, now, item.open_escalations)
             .await?;
     }
