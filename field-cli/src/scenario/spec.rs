@@ -144,13 +144,14 @@ impl Scenario {
     pub fn load(path: &Path) -> anyhow::Result<Scenario> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        toml::from_str(&text).map_err(|e| {
-            anyhow!(
-                "{}: {}",
-                path.display(),
-                e.to_string().lines().collect::<Vec<_>>().join(" ")
-            )
-        })
+        Scenario::from_toml_str(&text).map_err(|e| anyhow!("{}: {e}", path.display()))
+    }
+
+    /// Parses a scenario from TOML text; the error is one line. Also the entry of the
+    /// `scenario_toml` fuzz target (docs/FUZZING.md).
+    pub fn from_toml_str(text: &str) -> anyhow::Result<Scenario> {
+        toml::from_str(text)
+            .map_err(|e| anyhow!("{}", e.to_string().lines().collect::<Vec<_>>().join(" ")))
     }
 
     /// Environment for a server this scenario needs (`FIELDSYNC_*`), with the policy written

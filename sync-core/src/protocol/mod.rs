@@ -90,6 +90,7 @@ pub mod codec;
 mod decode_error;
 mod doc_error;
 mod doc_id;
+pub mod fuzz;
 mod guard;
 pub mod ingest;
 mod limits;
