@@ -64,6 +64,7 @@ pub struct BoardQuery {
     /// Text search in the id, customer, service type and assignee (case-insensitive).
     pub q: Option<String>,
     /// Cards per cell and in the unassigned queue: 1 to 500, default 50.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<usize>,
 }
 
@@ -194,7 +195,7 @@ async fn board(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct CardsQuery {
-    /// Work order ids, comma-separated (at most 200).
+    /// Work order ids, comma-separated (at most 200; none: an empty list).
     pub ids: String,
 }
 
@@ -210,7 +211,7 @@ pub struct CardList {
     security(("bearer_jwt" = [])),
     responses(
         (status = 200, description = "The cards the caller can see.", body = CardList),
-        (status = 400, description = "`bad_query`: no ids, or more than 200.", body = ErrorBody),
+        (status = 400, description = "`bad_query`: more than 200 ids.", body = ErrorBody),
         (status = 401, description = "`unauthorized` or `token_expired`.", body = ErrorBody),
         (status = 403, description = "`forbidden`: technicians.", body = ErrorBody),
     ))]
@@ -226,11 +227,11 @@ async fn cards_by_id(
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect();
-    if ids.is_empty() || ids.len() > MAX_IDS {
+    if ids.len() > MAX_IDS {
         return Err(ApiError::bad(
             "bad_query",
             format!(
-                "ids must name 1 to {MAX_IDS} work orders, not {}",
+                "ids may name at most {MAX_IDS} work orders, not {}",
                 ids.len()
             ),
         ));

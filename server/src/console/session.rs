@@ -154,7 +154,8 @@ pub async fn refresh(
 
 /// Ends the session: revokes its refresh token and clears the cookies.
 #[utoipa::path(post, path = "/console/logout", tag = "console",
-    params(("X-CSRF-Token" = String, Header, description = "The session's CSRF token.")),
+    params(("X-CSRF-Token" = Option<String>, Header, description = "The session's CSRF token \
+        (required when the session cookie authenticates the request).")),
     responses(
         (status = 204, description = "Logged out; the cookies are cleared."),
         (status = 401, description = "`unauthorized`.", body = ErrorBody),

@@ -343,6 +343,63 @@ pub async fn write_if_unchanged(
     Ok(true)
 }
 
+/// [`write_if_unchanged`] for many documents at once. On SQLite, one conditional
+/// `UPDATE … RETURNING id` per 30 documents whose write keeps the log (no new snapshot) instead
+/// of one statement each (each statement is a thread hand-off in sqlx's SQLite driver; the
+/// transaction holds the whole database, so the order rows are written in does not matter).
+/// On PostgreSQL, and for compacting writes, one by one in the given (id) order, so that row
+/// locks are always taken in id order and concurrent requests cannot deadlock. Returns the ids
+/// written; a document whose heads moved since it was read is left out (its caller merges it
+/// again under the lock).
+pub async fn write_many_if_unchanged(
+    conn: &mut AnyConnection,
+    writes: &[(&str, &DocWrite)],
+    by: &Upload<'_>,
+) -> anyhow::Result<std::collections::HashSet<String>> {
+    let mut written = std::collections::HashSet::with_capacity(writes.len());
+    let batched = conn.backend_name() == "SQLite";
+    let (logged, compacting): (Vec<_>, Vec<_>) = writes
+        .iter()
+        .partition(|(_, w)| batched && w.snapshot.is_none());
+    for (id, w) in compacting {
+        if write_if_unchanged(conn, id, w, by).await? {
+            written.insert((*id).to_owned());
+        }
+    }
+    const BINDS_PER_DOC: usize = 4;
+    for chunk in logged.chunks((crate::db::MAX_BINDS - 1) / BINDS_PER_DOC) {
+        // $1 is the time; then per document: id, new heads, log count, expected heads.
+        let mut heads = String::from("CASE id");
+        let mut counts = String::from("CASE id");
+        let mut matches = Vec::with_capacity(chunk.len());
+        for i in 0..chunk.len() {
+            let b = 2 + i * BINDS_PER_DOC;
+            heads.push_str(&format!(" WHEN ${b} THEN ${}", b + 1));
+            counts.push_str(&format!(" WHEN ${b} THEN ${}", b + 2));
+            matches.push(format!("(id = ${b} AND heads = ${})", b + 3));
+        }
+        heads.push_str(" END");
+        counts.push_str(" END");
+        let sql = format!(
+            "UPDATE documents SET version = version + 1, heads = {heads}, log_count = {counts}, updated_at = $1
+             WHERE {} RETURNING id",
+            matches.join(" OR ")
+        );
+        let mut q = sqlx::query(&sql).bind(by.at);
+        for (id, w) in chunk {
+            q = q
+                .bind(*id)
+                .bind(&w.heads)
+                .bind(w.log_count)
+                .bind(&w.expected_heads);
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            written.insert(sqlx::Row::try_get::<String, _>(&row, "id")?);
+        }
+    }
+    Ok(written)
+}
+
 /// Appends the new changes of several written documents (those not compacted), keyed by hash:
 /// a replay inserts nothing. One statement per 100 changes.
 pub async fn insert_changes(
@@ -374,4 +431,64 @@ pub async fn insert_changes(
         q.execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::db::scratch::Scratch;
+
+    fn write(expected: &str, heads: &str, log_count: i64, snapshot: bool) -> DocWrite {
+        DocWrite {
+            expected_heads: expected.to_owned(),
+            heads: heads.to_owned(),
+            changes: Vec::new(),
+            log_count,
+            snapshot: snapshot.then(|| Automerge::new().save()),
+        }
+    }
+
+    #[tokio::test]
+    async fn many_conditional_writes_write_exactly_the_documents_whose_heads_did_not_move() {
+        let s = Scratch::new().await;
+        let mut conn = s.db.pool.acquire().await.unwrap();
+        let doc = Automerge::new();
+        let stored = heads_text(&doc.get_heads());
+        for id in ["A", "B", "C", "D"] {
+            insert(&mut conn, id, &doc, 1).await.unwrap();
+        }
+        let by = Upload {
+            user: "u",
+            device: "d",
+            at: 2,
+        };
+        let (a, b, c, d) = (
+            write(&stored, "a1", 3, false),
+            write("moved-meanwhile", "b1", 3, false),
+            write(&stored, "c1", 4, false),
+            write(&stored, "d1", 0, true),
+        );
+        let writes = [("A", &a), ("B", &b), ("C", &c), ("D", &d)];
+        let done = write_many_if_unchanged(&mut conn, &writes, &by)
+            .await
+            .unwrap();
+        let mut done: Vec<&str> = done.iter().map(String::as_str).collect();
+        done.sort();
+        assert_eq!(done, ["A", "C", "D"]);
+        let rows: Vec<(String, String, i64, i64)> =
+            sqlx::query_as("SELECT id, heads, log_count, version FROM documents ORDER BY id")
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap();
+        assert_eq!(
+            rows,
+            [
+                ("A".into(), "a1".into(), 3, 1),
+                ("B".into(), stored.clone(), 0, 0),
+                ("C".into(), "c1".into(), 4, 1),
+                ("D".into(), "d1".into(), 0, 1),
+            ]
+        );
+    }
 }

@@ -97,12 +97,17 @@ async fn write(
     };
     // Documents are written in id order, so concurrent requests cannot deadlock.
     outcomes.sort_by(|a, b| a.id.cmp(&b.id));
+    let first: Vec<(&str, &docs::DocWrite)> = outcomes
+        .iter()
+        .filter_map(|o| o.write.as_ref().map(|w| (o.id.as_str(), &w.doc)))
+        .collect();
+    let written_first = docs::write_many_if_unchanged(tx, &first, &by)
+        .await
+        .map_err(ApiError::Internal)?;
+    drop(first);
     for o in outcomes.iter_mut() {
         let Some(w) = o.write.as_ref() else { continue };
-        if !docs::write_if_unchanged(tx, &o.id, &w.doc, &by)
-            .await
-            .map_err(ApiError::Internal)?
-        {
+        if !written_first.contains(&o.id) {
             done.retried += 1;
             *o = merge_locked(tx, cx, w.offer.clone(), w.visible).await?;
             let Some(w) = o.write.as_ref() else { continue };
