@@ -57,7 +57,10 @@ pub struct BoardQuery {
     pub region: Option<String>,
     /// Only work orders needing this skill.
     pub skill: Option<String>,
-    /// Only this status, e.g. `en_route`.
+    /// Only this status, e.g. `en_route` (empty: any).
+    #[param(
+        pattern = "^(|pending_dispatch|assigned|accepted|scheduled|en_route|on_site|diagnosed|quoted|consent_given|in_progress|signed|completed|escalated)$"
+    )]
     pub status: Option<String>,
     /// Only this priority: `urgent`, `high`, `normal` or `low`.
     pub priority: Option<String>,
@@ -100,7 +103,13 @@ async fn board(
     user: AuthUser,
     q: web::Query<BoardQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let q = q.into_inner();
+    let mut q = q.into_inner();
+    // An empty filter (`?status=`, as a form's "any" sends it) is no filter.
+    for f in [&mut q.region, &mut q.skill, &mut q.status, &mut q.priority] {
+        if f.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            *f = None;
+        }
+    }
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::bad(
@@ -359,4 +368,18 @@ async fn visible(
         .collect();
     list.sort_by_key(|c| c.next_deadline.as_ref().map_or(i64::MAX, |d| d.due_at));
     Ok(list)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_documented_status_pattern_names_every_board_column() {
+        let pattern = "^(|pending_dispatch|assigned|accepted|scheduled|en_route|on_site|diagnosed|quoted|consent_given|in_progress|signed|completed|escalated)$";
+        let named: Vec<&str> = pattern
+            .trim_start_matches("^(|")
+            .trim_end_matches(")$")
+            .split('|')
+            .collect();
+        assert_eq!(named, super::COLUMNS);
+    }
 }
