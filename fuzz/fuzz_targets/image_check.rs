@@ -19,7 +19,7 @@ fuzz_target!(
     init: allow_caught_panics(),
     |data: &[u8]| {
         let limits = ImageLimits::default();
-        let cap = usize::try_from(limits.decode_budget()).unwrap_or(usize::MAX) + 64 * MIB;
+        let cap = usize::try_from(limits.decode_budget()).unwrap_or(usize::MAX) + 16 * MIB;
         bounded(cap, data.len(), || {
             match check_image(&sha256_hex(data), data, &limits) {
                 Ok(checked) => {

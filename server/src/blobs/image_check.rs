@@ -78,7 +78,9 @@ impl Default for ImageLimits {
 impl ImageLimits {
     /// The most memory, in bytes, the decoder may claim for one image: the pixel buffer of the
     /// largest accepted image at 4 bytes a pixel plus working headroom. Sizing how many checks
-    /// may run at once starts from this number (the thumbnail adds little to it).
+    /// may run at once starts from this number: the decoded image, the decoders' scratch
+    /// copies and the thumbnail's RGBA copy are all reserved from it, so an image that needs
+    /// more (a lossless WebP or a 16-bit transparent PNG near the pixel limit) is refused.
     pub fn decode_budget(&self) -> u64 {
         self.max_pixels
             .saturating_mul(BUDGET_BYTES_PER_PIXEL)
@@ -340,6 +342,9 @@ fn inspect(
     decode_limits
         .reserve(decoder.total_bytes())
         .map_err(decode_error)?;
+    decode_limits
+        .reserve(scratch_bytes(format, decoder.color_type(), width, height))
+        .map_err(decode_error)?;
     decoder.set_limits(decode_limits).map_err(decode_error)?;
     let image = DynamicImage::from_decoder(decoder).map_err(decode_error)?;
     if (image.width(), image.height()) != (width, height) {
@@ -365,6 +370,23 @@ fn inspect(
         height,
         thumbnail_jpeg,
     })
+}
+
+/// Memory the decode and the thumbnail take beside the decoded image, which `image::Limits`
+/// does not see: image-webp decodes a lossless image through a scratch RGBA copy (a lossy one
+/// needs less, for its YUV planes), and the thumbnail flattens an image with transparency
+/// through an RGBA copy unless it is 8-bit RGBA already. Without this a 35-megapixel lossless
+/// WebP header in 38 bytes made the check allocate 240 MiB against a 192 MiB budget
+/// (tests/fuzz-crashers/image_check/).
+fn scratch_bytes(format: ImageFormat, color: image::ColorType, width: u32, height: u32) -> u64 {
+    let pixels = u64::from(width) * u64::from(height);
+    let webp = if format == ImageFormat::Webp { 4 } else { 0 };
+    let flatten = if color.has_alpha() && color != image::ColorType::Rgba8 {
+        4
+    } else {
+        0
+    };
+    pixels.saturating_mul(webp + flatten)
 }
 
 fn decode_limits(budget: u64, max_side: Option<u32>) -> image::Limits {

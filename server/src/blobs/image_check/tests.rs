@@ -543,6 +543,29 @@ fn an_image_over_the_memory_budget_is_refused_as_too_many_pixels() {
 }
 
 #[test]
+fn decoder_scratch_and_the_flattening_copy_come_out_of_the_budget() {
+    use image::ColorType;
+    // A lossless WebP decodes through a scratch RGBA copy; transparency other than 8-bit
+    // RGBA is flattened through one.
+    assert_eq!(
+        scratch_bytes(ImageFormat::Webp, ColorType::Rgb8, 10, 10),
+        400
+    );
+    assert_eq!(scratch_bytes(ImageFormat::Png, ColorType::La8, 10, 10), 400);
+    assert_eq!(scratch_bytes(ImageFormat::Png, ColorType::Rgba8, 10, 10), 0);
+    assert_eq!(scratch_bytes(ImageFormat::Jpeg, ColorType::Rgb8, 10, 10), 0);
+    // So a 20 x 20 lossless WebP (1,200 bytes decoded, 1,600 of scratch) fits 3,000 bytes
+    // and not 2,000.
+    let bytes = encode(
+        &DynamicImage::ImageRgb8(image::RgbImage::new(20, 20)),
+        image::ImageFormat::WebP,
+    );
+    assert!(inspect(&bytes, ImageFormat::Webp, &ImageLimits::default(), 3_000).is_ok());
+    let error = inspect(&bytes, ImageFormat::Webp, &ImageLimits::default(), 2_000).unwrap_err();
+    assert_eq!(error, ImageError::OverMemoryBudget { budget: 2_000 });
+}
+
+#[test]
 fn the_memory_budget_covers_the_largest_image_at_four_bytes_a_pixel() {
     let limits = ImageLimits::default();
     assert_eq!(limits.decode_budget(), 40_000_000 * 4 + 32 * 1024 * 1024);
