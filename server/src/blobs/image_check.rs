@@ -343,7 +343,13 @@ fn inspect(
         .reserve(decoder.total_bytes())
         .map_err(decode_error)?;
     decode_limits
-        .reserve(scratch_bytes(format, decoder.color_type(), width, height))
+        .reserve(scratch_bytes(
+            bytes,
+            format,
+            decoder.color_type(),
+            width,
+            height,
+        ))
         .map_err(decode_error)?;
     decoder.set_limits(decode_limits).map_err(decode_error)?;
     let image = DynamicImage::from_decoder(decoder).map_err(decode_error)?;
@@ -373,20 +379,35 @@ fn inspect(
 }
 
 /// Memory the decode and the thumbnail take beside the decoded image, which `image::Limits`
-/// does not see: image-webp decodes a lossless image through a scratch RGBA copy (a lossy one
-/// needs less, for its YUV planes), and the thumbnail flattens an image with transparency
-/// through an RGBA copy unless it is 8-bit RGBA already. Without this a 35-megapixel lossless
-/// WebP header in 38 bytes made the check allocate 240 MiB against a 192 MiB budget
-/// (tests/fuzz-crashers/image_check/).
-fn scratch_bytes(format: ImageFormat, color: image::ColorType, width: u32, height: u32) -> u64 {
+/// does not see (both found by the image_check fuzz target; tests/fuzz-crashers/image_check/):
+///
+/// - image-webp decodes a lossless image through a scratch RGBA copy (a lossy one needs less,
+///   for its YUV planes): 4 bytes a pixel. A 35-megapixel lossless header in 38 bytes made the
+///   check allocate 240 MiB against a 192 MiB budget;
+/// - a progressive JPEG's decoder keeps every coefficient until the last scan, 2 bytes a sample
+///   for each component (counted here at full resolution): a 38-megapixel progressive header in
+///   431 bytes took 228 MiB;
+/// - the thumbnail flattens an image with transparency through an RGBA copy unless it is 8-bit
+///   RGBA already: 4 bytes a pixel.
+fn scratch_bytes(
+    bytes: &[u8],
+    format: ImageFormat,
+    color: image::ColorType,
+    width: u32,
+    height: u32,
+) -> u64 {
     let pixels = u64::from(width) * u64::from(height);
-    let webp = if format == ImageFormat::Webp { 4 } else { 0 };
+    let decoder = match format {
+        ImageFormat::Webp => 4,
+        ImageFormat::Jpeg => jpeg_progressive_components(bytes).map_or(0, |n| 2 * u64::from(n)),
+        ImageFormat::Png => 0,
+    };
     let flatten = if color.has_alpha() && color != image::ColorType::Rgba8 {
         4
     } else {
         0
     };
-    pixels.saturating_mul(webp + flatten)
+    pixels.saturating_mul(decoder + flatten)
 }
 
 fn decode_limits(budget: u64, max_side: Option<u32>) -> image::Limits {
@@ -434,6 +455,11 @@ fn png_header_dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
     Some((be_u32(16)?, be_u32(20)?))
 }
 
+/// JPEG start-of-scan marker.
+const START_OF_SCAN: u8 = 0xDA;
+/// JPEG end-of-image marker.
+const END_OF_IMAGE: u8 = 0xD9;
+
 /// Whether a JPEG's first scan is followed by an end-of-image marker.
 ///
 /// The JPEG decoder is lenient: a file cut off inside its scan data decodes "successfully" with
@@ -443,46 +469,70 @@ fn png_header_dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
 /// cannot occur inside entropy-coded data (an FF byte there is always followed by 00 or a
 /// restart marker). Data after the end-of-image marker (some phones append more) is allowed.
 fn jpeg_is_complete(bytes: &[u8]) -> bool {
-    const START_OF_SCAN: u8 = 0xDA;
-    const END_OF_IMAGE: u8 = 0xD9;
     let mut pos = 2; // past the start-of-image marker
     loop {
-        // Like libjpeg, step over stray bytes and fill bytes (runs of FF) before a marker.
-        let Some(skip) = bytes
-            .get(pos..)
-            .and_then(|rest| rest.iter().position(|&b| b == 0xFF))
-        else {
-            return false;
-        };
-        pos += skip;
-        while bytes.get(pos + 1) == Some(&0xFF) {
-            pos += 1;
-        }
-        let Some(&marker) = bytes.get(pos + 1) else {
-            return false;
-        };
-        pos += 2;
-        match marker {
-            START_OF_SCAN => {
+        match next_jpeg_marker(bytes, &mut pos) {
+            None | Some(END_OF_IMAGE) => return false,
+            Some(START_OF_SCAN) => {
                 return bytes
                     .get(pos..)
                     .is_some_and(|scan| scan.windows(2).any(|w| w == [0xFF, END_OF_IMAGE]));
             }
-            END_OF_IMAGE => return false,
             // Not a marker (a stuffed zero) or a marker without a length: nothing to skip.
-            0x00 | 0x01 | 0xD0..=0xD7 => {}
-            _ => {
-                let Some(length) = bytes.get(pos..pos + 2) else {
-                    return false;
-                };
-                let length = usize::from(u16::from_be_bytes([length[0], length[1]]));
-                if length < 2 {
+            Some(0x00 | 0x01 | 0xD0..=0xD7) => {}
+            Some(_) => {
+                if !skip_jpeg_segment(bytes, &mut pos) {
                     return false;
                 }
-                pos += length;
             }
         }
     }
+}
+
+/// The number of components of a progressive JPEG frame (SOF2, SOF6, SOF10, SOF14); `None`
+/// for a sequential one, or when no frame header comes before the first scan.
+fn jpeg_progressive_components(bytes: &[u8]) -> Option<u8> {
+    let mut pos = 2;
+    loop {
+        match next_jpeg_marker(bytes, &mut pos)? {
+            START_OF_SCAN | END_OF_IMAGE => return None,
+            // Length (2), precision (1), height (2), width (2), then the component count.
+            0xC2 | 0xC6 | 0xCA | 0xCE => return bytes.get(pos + 7).copied(),
+            0xC0 | 0xC1 | 0xC3 | 0xC5 | 0xC7 | 0xC9 | 0xCB | 0xCD | 0xCF => return None,
+            0x00 | 0x01 | 0xD0..=0xD7 => {}
+            _ => {
+                if !skip_jpeg_segment(bytes, &mut pos) {
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+/// The next marker at or after `*pos`, stepping over stray bytes and fill bytes (runs of FF)
+/// as libjpeg does; `*pos` is left just past it.
+fn next_jpeg_marker(bytes: &[u8], pos: &mut usize) -> Option<u8> {
+    *pos += bytes.get(*pos..)?.iter().position(|&b| b == 0xFF)?;
+    while bytes.get(*pos + 1) == Some(&0xFF) {
+        *pos += 1;
+    }
+    let marker = *bytes.get(*pos + 1)?;
+    *pos += 2;
+    Some(marker)
+}
+
+/// Moves `*pos` past the length-prefixed segment that starts there; false when the length is
+/// cut off or less than its own two bytes.
+fn skip_jpeg_segment(bytes: &[u8], pos: &mut usize) -> bool {
+    let Some(length) = bytes.get(*pos..*pos + 2) else {
+        return false;
+    };
+    let length = usize::from(u16::from_be_bytes([length[0], length[1]]));
+    if length < 2 {
+        return false;
+    }
+    *pos += length;
+    true
 }
 
 fn swaps_sides(orientation: Orientation) -> bool {

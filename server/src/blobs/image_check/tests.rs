@@ -548,12 +548,21 @@ fn decoder_scratch_and_the_flattening_copy_come_out_of_the_budget() {
     // A lossless WebP decodes through a scratch RGBA copy; transparency other than 8-bit
     // RGBA is flattened through one.
     assert_eq!(
-        scratch_bytes(ImageFormat::Webp, ColorType::Rgb8, 10, 10),
+        scratch_bytes(&[], ImageFormat::Webp, ColorType::Rgb8, 10, 10),
         400
     );
-    assert_eq!(scratch_bytes(ImageFormat::Png, ColorType::La8, 10, 10), 400);
-    assert_eq!(scratch_bytes(ImageFormat::Png, ColorType::Rgba8, 10, 10), 0);
-    assert_eq!(scratch_bytes(ImageFormat::Jpeg, ColorType::Rgb8, 10, 10), 0);
+    assert_eq!(
+        scratch_bytes(&[], ImageFormat::Png, ColorType::La8, 10, 10),
+        400
+    );
+    assert_eq!(
+        scratch_bytes(&[], ImageFormat::Png, ColorType::Rgba8, 10, 10),
+        0
+    );
+    assert_eq!(
+        scratch_bytes(&jpeg(10, 10), ImageFormat::Jpeg, ColorType::Rgb8, 10, 10),
+        0
+    );
     // So a 20 x 20 lossless WebP (1,200 bytes decoded, 1,600 of scratch) fits 3,000 bytes
     // and not 2,000.
     let bytes = encode(
@@ -563,6 +572,22 @@ fn decoder_scratch_and_the_flattening_copy_come_out_of_the_budget() {
     assert!(inspect(&bytes, ImageFormat::Webp, &ImageLimits::default(), 3_000).is_ok());
     let error = inspect(&bytes, ImageFormat::Webp, &ImageLimits::default(), 2_000).unwrap_err();
     assert_eq!(error, ImageError::OverMemoryBudget { budget: 2_000 });
+}
+
+#[test]
+fn a_progressive_jpeg_reserves_its_coefficients() {
+    let mut bytes = Vec::new();
+    let mut encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 80);
+    encoder.encode_image(&photo(16, 16).to_rgb8()).unwrap();
+    assert_eq!(jpeg_progressive_components(&bytes), None, "baseline");
+    // The same frame marked progressive (SOF2): 3 components at 2 bytes a sample.
+    let sof0 = bytes.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+    bytes[sof0 + 1] = 0xC2;
+    assert_eq!(jpeg_progressive_components(&bytes), Some(3));
+    assert_eq!(
+        scratch_bytes(&bytes, ImageFormat::Jpeg, image::ColorType::Rgb8, 10, 10),
+        600
+    );
 }
 
 #[test]
