@@ -6,7 +6,8 @@
 #
 # The build goes to FIELDSYNC_FUZZ_TARGET_DIR (default ~/.cache/fieldsync-fuzz-target), outside
 # the clone, so a machine that built the targets once (a campaign, an earlier run) rebuilds only
-# what changed: ~2-4 min on 2 cores. A first build from nothing takes ~12 min.
+# the project's own crates: about 3 min on 2 cores, from any clone. A first build from nothing
+# takes about 12 min.
 #
 #   scripts/fuzz-smoke.sh                    # every target, 60 s each
 #   FUZZ_SECONDS=10 scripts/fuzz-smoke.sh ingest image_check
