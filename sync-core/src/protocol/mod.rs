@@ -13,6 +13,7 @@
 //! | `client.rs` | the device side: [`ClientSync`] |
 //! | `server.rs` | the server side: [`server::respond`], [`server::added`], [`server::removed`] |
 //! | `testing/` | a deterministic in-memory network running both sides through the codec |
+//! | `fuzz.rs` | the entry points and properties of the fuzz targets (docs/FUZZING.md) |
 //!
 //! # Round trips
 //!
