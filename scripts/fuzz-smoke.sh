@@ -20,6 +20,12 @@ all=(sync_request sync_response ingest image_check policy_toml scenario_toml)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 
+# Stable only (issue 14): no nightly toolchain, no RUSTC_BOOTSTRAP.
+if [ -n "${RUSTC_BOOTSTRAP:-}" ] || rustc --version | grep -q nightly; then
+  echo "fuzz-smoke: refusing to run on a nightly toolchain or with RUSTC_BOOTSTRAP: $(rustc --version)" >&2
+  exit 2
+fi
+echo "fuzz-smoke: $(rustc --version)"
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "fuzz-smoke: installing cargo-fuzz"
   cargo install cargo-fuzz --locked
