@@ -35,8 +35,8 @@ pub(crate) fn decode_message(bytes: &[u8]) -> Result<sync::Message, String> {
 
 /// Refuses Bloom filters that make Automerge 0.12 allocate or loop without bound when it
 /// answers the message: it takes the number of probes from the wire and reserves that many
-/// `u32`s for every hash it tests (a 40-byte filter asking for 2^31 probes made it allocate
-/// 8 GiB: tests/fuzz-crashers/ingest/), and it divides by the filter's bit count, which the
+/// `u32`s for every hash it tests (a filter asking for 1.8 billion probes made it allocate
+/// 7 GB: tests/fuzz-crashers/ingest/), and it divides by the filter's bit count, which the
 /// wire may leave at zero. The number of filters is bounded too, since each is probed for
 /// every change of the document.
 fn check_blooms(message: &sync::Message) -> Result<(), String> {
