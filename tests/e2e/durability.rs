@@ -103,6 +103,19 @@ tests::on_each_backend! {
         s.add_user(&admin, "disp-n", "dispatcher", &["north"], &[])
             .await;
         let token = s.token("disp-n", "disp-n-password", Some("pc-1")).await;
+        // Requests on many connections at once, so that every worker of the server has used
+        // (and opened) database connections before the stop: the request in flight must not
+        // depend on a worker that the stop has already ended.
+        let warm = (0..24).map(|_| {
+            let url = s.url("/v1/workorders");
+            let token = token.clone();
+            async move {
+                let client = reqwest::Client::new();
+                let r = client.get(url).bearer_auth(token).send().await.unwrap();
+                assert!(r.status().is_success(), "{}", r.status());
+            }
+        });
+        futures_util::future::join_all(warm).await;
         let body = sync_core::protocol::encode_request(&sync_core::protocol::SyncRequest {
             complete: true,
             docs: vec![],
@@ -119,7 +132,14 @@ tests::on_each_backend! {
             conn.write_all(head.as_bytes()).unwrap();
             conn.write_all(&body[..4]).unwrap();
             conn.flush().unwrap();
-            std::thread::sleep(Duration::from_millis(300));
+            // Until the server handles the request (the gauge counts it and the metrics request
+            // that reads it): a connection not yet handed to a worker is not in flight, and a
+            // stop drops it (as it should), so a fixed sleep is not enough on a busy machine.
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            while in_flight(&addr) < 2.0 {
+                assert!(std::time::Instant::now() < deadline, "the request never reached a handler");
+                std::thread::sleep(Duration::from_millis(20));
+            }
             // The request is half received: now ask the server to stop.
             let status = std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
             assert!(status.unwrap().success());
@@ -138,4 +158,22 @@ tests::on_each_backend! {
             .expect("the server exits after SIGTERM");
         assert!(exit.success(), "{exit:?}");
     }
+}
+
+/// `fieldsync_http_requests_in_flight` read from `GET /metrics` on a connection of its own
+/// (this request included).
+fn in_flight(addr: &str) -> f64 {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        conn,
+        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    conn.read_to_string(&mut text).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("fieldsync_http_requests_in_flight "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0)
 }

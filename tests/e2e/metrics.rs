@@ -162,6 +162,8 @@ tests::on_each_backend! {
         assert!(!text.contains("WO-1") && !text.contains("/no/such"), "raw paths leaked:\n{text}");
         assert!(text.contains("# TYPE fieldsync_http_request_duration_seconds histogram\n"));
         assert!(text.contains("# HELP fieldsync_http_requests_total "), "{text}");
+        // Every earlier request has finished: only this scrape is in flight.
+        assert_eq!(value(&m, "fieldsync_http_requests_in_flight", &[]), 1.0);
 
         // Sync: counters, latency and database time, changes and documents per sync.
         let syncs = value(&m, "fieldsync_syncs_total", &[]);

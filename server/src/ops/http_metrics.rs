@@ -9,6 +9,23 @@ use futures_util::future::LocalBoxFuture;
 
 pub struct RecordHttp;
 
+/// One request counted in [`super::metrics::HTTP_IN_FLIGHT`] until dropped (also when the
+/// client goes away and the request's future is dropped unfinished).
+struct InFlight;
+
+impl InFlight {
+    fn enter() -> InFlight {
+        metrics::gauge!(super::metrics::HTTP_IN_FLIGHT).increment(1.0);
+        InFlight
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        metrics::gauge!(super::metrics::HTTP_IN_FLIGHT).decrement(1.0);
+    }
+}
+
 impl<S, B> Transform<S, ServiceRequest> for RecordHttp
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
@@ -45,9 +62,11 @@ where
         // Only the method is taken now: routing needs the request handle to be unique (it
         // writes the match info in place), so it must not be cloned before the call.
         let method = req.method().clone();
+        let in_flight = InFlight::enter();
         let fut = self.service.call(req);
         Box::pin(async move {
             let res = fut.await;
+            drop(in_flight);
             let (route, status) = match &res {
                 Ok(r) => (r.request().match_pattern(), r.status()),
                 // A failure below the handlers (they answer their own errors as responses):

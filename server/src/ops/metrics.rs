@@ -19,6 +19,9 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 /// Requests answered, by `method`, `route` (the route pattern) and `status`.
 pub const HTTP_REQUESTS: &str = "fieldsync_http_requests_total";
+/// Requests being handled now: from the parsed request head to the response head (a request
+/// whose body is still arriving counts).
+pub const HTTP_IN_FLIGHT: &str = "fieldsync_http_requests_in_flight";
 /// Time to the response head, by `method`, `route` and `status`.
 pub const HTTP_DURATION: &str = "fieldsync_http_request_duration_seconds";
 /// Sync requests answered.
@@ -184,6 +187,11 @@ fn describe() {
     describe_counter!(
         "fieldsync_doc_cache_total",
         "Lookups of the hot-document cache that found the document, by result (hit, stale)."
+    );
+    describe_gauge!(
+        HTTP_IN_FLIGHT,
+        Unit::Count,
+        "HTTP requests being handled now, from the parsed head to the response head."
     );
     describe_gauge!(
         "fieldsync_doc_cache_bytes",

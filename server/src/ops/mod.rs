@@ -63,7 +63,8 @@ async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
         (status = 200, description = "Prometheus text format. HTTP: \
             `fieldsync_http_requests_total` and the histogram \
             `fieldsync_http_request_duration_seconds`, labelled by `method`, `route` (the route \
-            pattern such as `/v1/workorders/{id}`, or `unmatched`) and `status`. Sync: \
+            pattern such as `/v1/workorders/{id}`, or `unmatched`) and `status`; the gauge \
+            `fieldsync_http_requests_in_flight`. Sync: \
             `fieldsync_syncs_total`, `fieldsync_changes_merged_total`, \
             `fieldsync_sync_documents_rejected_total` and the histograms \
             `fieldsync_sync_duration_seconds`, `fieldsync_sync_db_seconds`, \
