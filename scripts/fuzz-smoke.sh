@@ -38,7 +38,7 @@ echo "fuzz-smoke: built in $((SECONDS - start)) s; running ${#targets[@]} target
 
 failed=()
 run_pair() {
-  local pids=() names=()
+  local pids=() names=() i
   for t in "$@"; do
     fuzz/run.sh "$t" "$seconds" &
     pids+=($!)
