@@ -1,6 +1,8 @@
 //! The server's HTTP API as a device sees it: login and tokens, JSON calls, the binary sync
 //! exchange and blob upload. Every failure is an [`ApiError`] that says what to do next.
 
+pub mod upload;
+
 use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -159,8 +161,20 @@ impl Api {
         Ok(bytes.to_vec())
     }
 
-    /// Uploads a blob (photo or signature image) under its SHA-256.
+    /// Uploads a blob (photo or signature image) under its SHA-256, resuming an upload the
+    /// server holds part of (and saying so on stderr: `resumed at N of M bytes`).
     pub async fn put_blob(&self, token: &str, hash: &str, bytes: Vec<u8>) -> Result<(), ApiError> {
+        if let Some(done) = upload::resumable(&self.http, &self.base, token, hash, &bytes).await? {
+            if let Some(at) = done.resumed_at {
+                eprintln!(
+                    "image {}…: upload resumed at {at} of {} bytes",
+                    hash.get(..12).unwrap_or(hash),
+                    done.length
+                );
+            }
+            return Ok(());
+        }
+        // A server without resumable uploads: the whole image in one request.
         let mime = match bytes.get(..4) {
             Some([0xFF, 0xD8, ..]) => "image/jpeg",
             Some([0x89, b'P', b'N', b'G']) => "image/png",

@@ -31,12 +31,9 @@ impl Application {
         // First, so that everything after (migrations, the admin's hash) can already count.
         let metrics = Metrics::install()?;
         let db = Db::connect(&settings.database_url).await?;
-        std::fs::create_dir_all(&settings.blob_dir).map_err(|e| {
-            anyhow::anyhow!(
-                "cannot create blob directory {}: {e}",
-                settings.blob_dir.display()
-            )
-        })?;
+        let blobs =
+            crate::blobs::store::open(&settings.blob_store, &settings.blob_dir, &settings.s3, &db)
+                .await?;
         let policy = match &settings.policy {
             Some(path) => Policy::load(path)?,
             None => Policy::default(),
@@ -68,7 +65,7 @@ impl Application {
             access_ttl_secs: settings.access_ttl_secs,
             refresh_ttl_secs: settings.refresh_ttl_secs,
             instance_id: settings.instance_id.clone(),
-            blob_dir: settings.blob_dir.clone(),
+            blobs,
             metrics: Arc::new(metrics),
             image_permits: Arc::new(tokio::sync::Semaphore::new(2)),
             policy: Arc::new(policy),

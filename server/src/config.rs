@@ -21,10 +21,16 @@ pub struct Cli {
     /// `sqlite://PATH` or `postgres://…`.
     #[arg(long, env = "FIELDSYNC_DATABASE_URL")]
     pub database_url: Option<String>,
-    /// Directory for photo and signature blobs.
+    /// Directory for photo and signature blobs (the store of `--blob-store file:`).
     #[arg(long, env = "FIELDSYNC_BLOB_DIR")]
     pub blob_dir: Option<PathBuf>,
-    /// TOML configuration file (keys: bind, database_url, blob_dir, jwt_secret,
+    /// Where blobs live: `file:DIR` (default `file:` + --blob-dir; one instance), `postgres`
+    /// (in the PostgreSQL database; several instances) or `s3://BUCKET[/PREFIX]` (endpoint,
+    /// region and keys from FIELDSYNC_S3_* or the usual AWS_* variables).
+    #[arg(long, env = "FIELDSYNC_BLOB_STORE")]
+    pub blob_store: Option<String>,
+    /// TOML configuration file (keys: bind, database_url, blob_dir, blob_store, s3_endpoint,
+    /// s3_region, s3_access_key_id, s3_secret_access_key, jwt_secret,
     /// access_ttl_secs, refresh_ttl_days, instance_id, policy, clock, log_format).
     #[arg(long, env = "FIELDSYNC_CONFIG")]
     pub config: Option<PathBuf>,
@@ -48,6 +54,17 @@ pub struct Cli {
     /// and their password, then serve as usual. Refuses a database that holds data.
     #[arg(long, env = "FIELDSYNC_DEMO", value_parser = clap::builder::BoolishValueParser::new())]
     pub demo: bool,
+    /// A maintenance task instead of serving (with the same settings).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Maintenance tasks `field-server` runs and exits.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// The blob store: `blobs migrate --to STORE`, `blobs gc --older-than 30d [--delete]`.
+    #[command(subcommand)]
+    Blobs(crate::blobs::admin::BlobsCommand),
 }
 
 /// The TOML file's shape; every key optional.
@@ -57,6 +74,11 @@ struct FileConfig {
     bind: Option<String>,
     database_url: Option<String>,
     blob_dir: Option<PathBuf>,
+    blob_store: Option<String>,
+    s3_endpoint: Option<String>,
+    s3_region: Option<String>,
+    s3_access_key_id: Option<String>,
+    s3_secret_access_key: Option<String>,
     jwt_secret: Option<String>,
     access_ttl_secs: Option<i64>,
     refresh_ttl_days: Option<i64>,
@@ -90,6 +112,10 @@ pub struct Settings {
     pub bind: String,
     pub database_url: String,
     pub blob_dir: PathBuf,
+    /// Where blobs live (`--blob-store`).
+    pub blob_store: crate::blobs::store::StoreSpec,
+    /// Connection settings of an `s3://` blob store.
+    pub s3: crate::blobs::store::s3::S3Options,
     /// HS256 key for access tokens; when absent one is generated and kept in the database.
     pub jwt_secret: Option<Secret>,
     pub access_ttl_secs: i64,
@@ -138,6 +164,8 @@ impl Default for Settings {
             bind: "127.0.0.1:8080".into(),
             database_url: "sqlite://fieldsync.db".into(),
             blob_dir: PathBuf::from("blobs"),
+            blob_store: crate::blobs::store::StoreSpec::File(None),
+            s3: Default::default(),
             jwt_secret: None,
             access_ttl_secs: 15 * 60,
             refresh_ttl_secs: 30 * 24 * 3600,
@@ -177,6 +205,15 @@ impl Settings {
             }
             if let Some(v) = file.blob_dir {
                 s.blob_dir = v;
+            }
+            if let Some(v) = file.blob_store {
+                s.blob_store = v.parse()?;
+            }
+            s.s3.endpoint = file.s3_endpoint.or(s.s3.endpoint);
+            s.s3.region = file.s3_region.or(s.s3.region);
+            s.s3.access_key_id = file.s3_access_key_id.or(s.s3.access_key_id);
+            if let Some(v) = file.s3_secret_access_key {
+                s.s3.secret_access_key = Some(Secret::new(v));
             }
             if let Some(v) = file.jwt_secret {
                 s.jwt_secret = Some(Secret::new(v));
@@ -219,6 +256,21 @@ impl Settings {
         }
         if let Some(v) = cli.blob_dir {
             s.blob_dir = v;
+        }
+        if let Some(v) = cli.blob_store {
+            s.blob_store = v.parse()?;
+        }
+        for (var, slot) in [
+            ("FIELDSYNC_S3_ENDPOINT", &mut s.s3.endpoint),
+            ("FIELDSYNC_S3_REGION", &mut s.s3.region),
+            ("FIELDSYNC_S3_ACCESS_KEY_ID", &mut s.s3.access_key_id),
+        ] {
+            if let Ok(v) = std::env::var(var) {
+                *slot = Some(v);
+            }
+        }
+        if let Ok(v) = std::env::var("FIELDSYNC_S3_SECRET_ACCESS_KEY") {
+            s.s3.secret_access_key = Some(Secret::new(v));
         }
         if let Ok(v) = std::env::var("FIELDSYNC_JWT_SECRET") {
             s.jwt_secret = Some(Secret::new(v));
@@ -277,6 +329,18 @@ mod tests {
         assert_eq!(from_file, LogFormat::Json);
         assert_eq!(flag_wins, LogFormat::Text);
         assert_eq!(bad, "log format must be text or json, not \"yaml\"");
+    }
+
+    #[test]
+    fn the_blob_store_is_the_blob_dir_unless_named() {
+        use crate::blobs::store::StoreSpec;
+        assert_eq!(load(&[]).unwrap().blob_store, StoreSpec::File(None));
+        assert_eq!(
+            load(&["--blob-store", "postgres"]).unwrap().blob_store,
+            StoreSpec::Postgres
+        );
+        let e = load(&["--blob-store", "nfs"]).unwrap_err().to_string();
+        assert!(e.contains("file:DIR, postgres or s3://BUCKET"), "{e}");
     }
 
     #[test]

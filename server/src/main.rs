@@ -65,7 +65,9 @@ fn main() {
 
 #[tokio::main]
 async fn run() {
-    let settings = match Settings::load(Cli::parse()) {
+    let cli = Cli::parse();
+    let command = cli.command.clone();
+    let settings = match Settings::load(cli) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("field-server: {e}");
@@ -74,6 +76,13 @@ async fn run() {
     };
     // Logs go to stderr; stdout carries only the `listening on` line scripts read.
     server::ops::logs::init(settings.log_format);
+    if let Some(server::config::Command::Blobs(cmd)) = &command {
+        if let Err(e) = server::blobs::admin::run(&settings, cmd).await {
+            eprintln!("field-server: {e:#}");
+            std::process::exit(1);
+        }
+        return;
+    }
     if settings.print_policy {
         match settings.policy.as_deref().map(server::policy::Policy::load) {
             None => print!("{}", server::policy::Policy::default().to_toml()),

@@ -1,6 +1,5 @@
 //! What every handler shares.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::auth::jwt::JwtKeys;
@@ -17,7 +16,9 @@ pub struct AppState {
     pub refresh_ttl_secs: i64,
     /// Device id (and Automerge actor) of this server instance for its own changes.
     pub instance_id: String,
-    pub blob_dir: PathBuf,
+    /// Where photo and signature bytes live (`--blob-store`), shared by every instance
+    /// unless it is a `file:` store.
+    pub blobs: Arc<dyn crate::blobs::store::BlobStore>,
     pub metrics: Arc<Metrics>,
     /// Bounds concurrent image decodes (CPU and memory heavy).
     pub image_permits: Arc<tokio::sync::Semaphore>,

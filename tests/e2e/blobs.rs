@@ -7,7 +7,7 @@ use tests::{Device, TestServer};
 
 use crate::BIN;
 
-fn png(w: u32, h: u32) -> Vec<u8> {
+pub(crate) fn png(w: u32, h: u32) -> Vec<u8> {
     let img = image::RgbImage::from_fn(w, h, |x, y| {
         image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
     });
@@ -16,7 +16,12 @@ fn png(w: u32, h: u32) -> Vec<u8> {
     out.into_inner()
 }
 
-async fn put(s: &TestServer, token: &str, hash: &str, body: Vec<u8>) -> reqwest::Response {
+pub(crate) async fn put(
+    s: &TestServer,
+    token: &str,
+    hash: &str,
+    body: Vec<u8>,
+) -> reqwest::Response {
     s.http
         .put(s.url(&format!("/v1/blobs/{hash}")))
         .bearer_auth(token)
@@ -26,7 +31,7 @@ async fn put(s: &TestServer, token: &str, hash: &str, body: Vec<u8>) -> reqwest:
         .unwrap()
 }
 
-async fn code(r: reqwest::Response) -> (u16, String) {
+pub(crate) async fn code(r: reqwest::Response) -> (u16, String) {
     let status = r.status().as_u16();
     let body: Value = r.json().await.unwrap();
     (status, body["error"].as_str().unwrap().to_owned())

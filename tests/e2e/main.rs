@@ -8,6 +8,9 @@
 mod auth;
 mod bench_steady;
 mod blobs;
+mod blobs_resume;
+mod blobs_s3;
+mod blobs_shared;
 mod cli;
 mod clock;
 mod console;

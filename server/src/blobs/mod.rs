@@ -2,33 +2,33 @@
 //! before anything is stored, stored once, thumbnailed, and served only to users who can see
 //! a work order that references them (or who uploaded them).
 
+pub mod admin;
+pub mod download;
 pub mod image_check;
+pub mod resumable;
+pub mod store;
+pub mod upload;
 
-use std::path::{Path, PathBuf};
-
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use sync_core::ids::BlobHash;
 use sync_core::workorder::Role;
 
 use crate::auth::AuthUser;
-use crate::db::now_ms;
 use crate::error::{ApiError, ErrorBody};
 use crate::ops::openapi::ImageBytes;
 use crate::state::AppState;
 use crate::workorders::scope;
-use image_check::{check_image, ImageLimits};
+use image_check::ImageLimits;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    let limits = ImageLimits::default();
     cfg.service(
         web::resource("/v1/blobs/{hash}")
-            // A little over the image limit, so an oversized upload gets our JSON 413.
-            .app_data(web::PayloadConfig::new(limits.max_bytes + 1024))
             .route(web::put().to(put_blob))
             .route(web::get().to(get_blob)),
     )
-    .route("/v1/blobs/{hash}/thumbnail", web::get().to(get_thumbnail));
+    .route("/v1/blobs/{hash}/thumbnail", web::get().to(get_thumbnail))
+    .configure(resumable::routes);
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -44,30 +44,9 @@ fn parse_hash(raw: &str) -> Result<BlobHash, ApiError> {
     BlobHash::parse(raw).map_err(|e| ApiError::bad("bad_hash", e.to_string()))
 }
 
-/// `blobs/ab/abcdef…` and `blobs/thumbs/ab/abcdef….jpg`: two-level fan-out keeps directories small.
-pub(crate) fn paths(dir: &Path, hash: &BlobHash) -> (PathBuf, PathBuf) {
-    let h = hash.as_str();
-    (
-        dir.join(&h[..2]).join(h),
-        dir.join("thumbs").join(&h[..2]).join(format!("{h}.jpg")),
-    )
-}
-
-/// Writes through a temporary file and a rename, synced, so a crash never leaves half a blob.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    let tmp = path.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()));
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
-}
-
-/// Uploads a photo or signature image under the SHA-256 of its bytes. The image is validated
-/// and thumbnailed before anything is stored; uploading a stored blob again changes nothing.
+/// Uploads a photo or signature image under the SHA-256 of its bytes. The body streams to a
+/// staging file while it is hashed; the image is validated and thumbnailed from there before
+/// anything goes into the blob store; uploading a stored blob again changes nothing.
 #[utoipa::path(
     put,
     path = "/v1/blobs/{hash}",
@@ -85,12 +64,14 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()>
         (status = 200, description = "Already stored; the body matched the hash.", body = BlobInfo),
         (status = 201, description = "Validated and stored.", body = BlobInfo),
         (status = 400, description = "`bad_hash`: the address is not 64 lower-case hex digits; \
-            `hash_mismatch`: the body does not hash to the address.", body = ErrorBody),
+            `hash_mismatch`: the body does not hash to the address; `incomplete_body`: the body \
+            was cut off (use the resumable upload, `POST /v1/blobs/{hash}/uploads`, on links that drop).", body = ErrorBody),
         (status = 401, description = "`unauthorized`: no, a malformed or a refused access token; \
             `token_expired`: refresh the access token.", body = ErrorBody),
         (status = 403, description = "`forbidden`: the caller's role may not upload.", body = ErrorBody),
-        (status = 413, description = "`blob_too_large`: the body exceeds 20 MiB (`body_too_large` when it \
-            is more than 1 KiB over, refused before the image is looked at).", body = ErrorBody),
+        (status = 413, description = "`blob_too_large`: the body exceeds 20 MiB, refused as soon as the \
+            21st MiB arrives (`body_too_large` when its `Content-Length` says it is more than 1 KiB over, \
+            refused before a byte is read).", body = ErrorBody),
         (status = 415, description = "`unsupported_format`: not a JPEG, PNG or WebP image, or one using \
             a feature the server cannot decode.", body = ErrorBody),
         (status = 422, description = "`too_many_pixels`: over 40 megapixels, a side over 20,000 pixels, or \
@@ -103,8 +84,20 @@ async fn put_blob(
     state: web::Data<AppState>,
     user: AuthUser,
     hash: web::Path<String>,
-    body: web::Bytes,
+    req: HttpRequest,
+    body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    may_upload(&user)?;
+    let hash = parse_hash(&hash)?;
+    let max = ImageLimits::default().max_bytes;
+    refuse_declared_oversize(&req, max)?;
+    let staged = upload::stage(body, max).await?;
+    let (status, info) = upload::finish(&state, &user, &hash, staged).await?;
+    Ok(HttpResponse::build(status).json(info))
+}
+
+/// The roles that may upload photos or signatures.
+pub(crate) fn may_upload(user: &AuthUser) -> Result<(), ApiError> {
     user.require(
         &[
             Role::Technician,
@@ -114,102 +107,48 @@ async fn put_blob(
             Role::Admin,
         ],
         "upload photos or signatures",
-    )?;
-    let hash = parse_hash(&hash)?;
-    let known: Option<(String, i64, i64, i64)> =
-        sqlx::query_as("SELECT mime, width, height, size FROM blobs WHERE hash = $1")
-            .bind(hash.as_str())
-            .fetch_optional(&state.db.pool)
-            .await?;
-    if let Some((mime, width, height, size)) = known {
-        // Stored once; re-uploading is harmless (the bytes must still match the hash).
-        if image_check::sha256_hex(&body) != hash.as_str() {
-            return Err(ApiError::bad(
-                "hash_mismatch",
-                "the body does not hash to the address",
-            ));
-        }
-        return Ok(HttpResponse::Ok().json(BlobInfo {
-            hash: hash.to_string(),
-            mime,
-            width,
-            height,
-            size,
-        }));
-    }
-    let permit = state
-        .image_permits
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?;
-    let (dir, h, bytes) = (state.blob_dir.clone(), hash.clone(), body.clone());
-    let checked = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        let checked = check_image(h.as_str(), &bytes, &ImageLimits::default())?;
-        let (original, thumb) = paths(&dir, &h);
-        write_atomically(&original, &bytes)
-            .and_then(|()| write_atomically(&thumb, &checked.thumbnail_jpeg))
-            .map_err(|e| image_check::ImageError::Thumbnail {
-                reason: format!("storing: {e}"),
-            })?;
-        Ok::<_, image_check::ImageError>(checked)
-    })
-    .await
-    .map_err(|e| ApiError::Internal(anyhow::anyhow!("image task: {e}")))?;
-    let checked = checked.map_err(|e| {
-        if e.status() >= 500 {
-            ApiError::Internal(anyhow::anyhow!("{e}"))
-        } else {
-            ApiError::Status {
-                status: e.status(),
-                code: e.code(),
-                message: e.to_string(),
-            }
-        }
-    })?;
-    sqlx::query(
-        "INSERT INTO blobs (hash, mime, width, height, size, uploader, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (hash) DO NOTHING",
     )
-    .bind(hash.as_str())
-    .bind(checked.format.mime())
-    .bind(i64::from(checked.width))
-    .bind(i64::from(checked.height))
-    .bind(body.len() as i64)
-    .bind(&user.id)
-    .bind(now_ms())
-    .execute(&state.db.pool)
-    .await?;
-    crate::ops::metrics::blob_stored();
-    Ok(HttpResponse::Created().json(BlobInfo {
-        hash: hash.to_string(),
-        mime: checked.format.mime().into(),
-        width: i64::from(checked.width),
-        height: i64::from(checked.height),
-        size: body.len() as i64,
-    }))
 }
 
-/// The blob's media type, if `user` may see it: as its uploader, or through a work order in
-/// scope that references it (photo, signature or intake attachment).
+/// A body whose declared length is more than 1 KiB over the limit is refused before a byte
+/// of it is read (`body_too_large`, as for every other endpoint); one that turns out too long
+/// while streaming gets `blob_too_large`.
+fn refuse_declared_oversize(req: &HttpRequest, max: usize) -> Result<(), ApiError> {
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(n) if n > max as u64 + 1024 => Err(ApiError::Status {
+            status: 413,
+            code: "body_too_large",
+            message: format!("the body is {n} bytes, over the limit of {max}"),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The blob's media type and size, if `user` may see it: as its uploader, or through a work
+/// order in scope that references it (photo, signature or intake attachment).
 async fn visible_blob(
     state: &AppState,
     user: &AuthUser,
     hash: &BlobHash,
-) -> Result<String, ApiError> {
+) -> Result<(String, u64), ApiError> {
     let mut conn = state.db.pool.acquire().await?;
-    let row: Option<(String, String)> =
-        sqlx::query_as("SELECT mime, uploader FROM blobs WHERE hash = $1")
+    let row: Option<(String, String, i64)> =
+        sqlx::query_as("SELECT mime, uploader, size FROM blobs WHERE hash = $1")
             .bind(hash.as_str())
             .fetch_optional(&mut *conn)
             .await?;
     let hidden = || ApiError::NotFound(format!("no blob {hash} that you can see"));
-    let Some((mime, uploader)) = row else {
+    let Some((mime, uploader, size)) = row else {
         return Err(hidden());
     };
+    let size = size.max(0) as u64;
     if uploader == user.id {
-        return Ok(mime);
+        return Ok((mime, size));
     }
     let orders: Vec<String> = sqlx::query_scalar(
         "SELECT wo_id FROM photos WHERE blob = $1 UNION SELECT wo_id FROM doc_blobs WHERE blob = $1",
@@ -219,20 +158,10 @@ async fn visible_blob(
     .await?;
     for wo in orders {
         if scope::can_see(&mut conn, user, &wo).await? {
-            return Ok(mime);
+            return Ok((mime, size));
         }
     }
     Err(hidden())
-}
-
-async fn serve(path: PathBuf, mime: String) -> Result<HttpResponse, ApiError> {
-    let bytes = tokio::fs::read(&path)
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("reading {}: {e}", path.display())))?;
-    Ok(HttpResponse::Ok()
-        .content_type(mime)
-        .insert_header(("cache-control", "private, max-age=31536000, immutable"))
-        .body(bytes))
 }
 
 /// Downloads a blob the caller uploaded, or that a work order the caller can see references.
@@ -244,13 +173,22 @@ async fn serve(path: PathBuf, mime: String) -> Result<HttpResponse, ApiError> {
     security(("bearer_jwt" = [])),
     responses(
         (status = 200, description = "The stored bytes, with the media type sniffed at upload; \
-            immutable, so clients may cache them for good.",
+            immutable, so clients may cache them for good. `Range: bytes=a-b` (one range) asks for part.",
             content(
                 (ImageBytes = "image/jpeg"),
                 (ImageBytes = "image/png"),
                 (ImageBytes = "image/webp"),
             ),
-            headers(("cache-control" = String, description = "`private, max-age=31536000, immutable`"))),
+            headers(
+                ("cache-control" = String, description = "`private, max-age=31536000, immutable`"),
+                ("etag" = String, description = "The hash in quotes; `If-None-Match` with it answers 304."),
+            )),
+        (status = 206, description = "The range asked for, with `Content-Range`.", body = ImageBytes,
+            content_type = "application/octet-stream",
+            headers(("content-range" = String, description = "`bytes a-b/size`"))),
+        (status = 304, description = "`If-None-Match` named the ETag: the copy the client has is current."),
+        (status = 416, description = "`range_not_satisfiable`: the range starts past the end; \
+            `Content-Range: bytes */size` tells the size.", body = ErrorBody),
         (status = 400, description = "`bad_hash`: the address is not 64 lower-case hex digits.", body = ErrorBody),
         (status = 401, description = "`unauthorized`: no, a malformed or a refused access token; \
             `token_expired`: refresh the access token.", body = ErrorBody),
@@ -263,10 +201,12 @@ async fn get_blob(
     state: web::Data<AppState>,
     user: AuthUser,
     hash: web::Path<String>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let hash = parse_hash(&hash)?;
-    let mime = visible_blob(&state, &user, &hash).await?;
-    serve(paths(&state.blob_dir, &hash).0, mime).await
+    let (mime, size) = visible_blob(&state, &user, &hash).await?;
+    let etag = format!("\"{hash}\"");
+    download::serve(&state, &req, &store::original_key(&hash), size, &mime, etag).await
 }
 
 /// Downloads the JPEG thumbnail (at most 320 pixels on its longest side) of a blob the caller
@@ -293,8 +233,22 @@ async fn get_thumbnail(
     state: web::Data<AppState>,
     user: AuthUser,
     hash: web::Path<String>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let hash = parse_hash(&hash)?;
     visible_blob(&state, &user, &hash).await?;
-    serve(paths(&state.blob_dir, &hash).1, "image/jpeg".into()).await
+    let key = store::thumbnail_key(&hash);
+    let size = state
+        .blobs
+        .size(&key)
+        .await
+        .map_err(ApiError::Internal)?
+        .ok_or_else(|| {
+            ApiError::Internal(anyhow::anyhow!(
+                "{key} is recorded but missing from the blob store {}",
+                state.blobs.describe()
+            ))
+        })?;
+    let etag = format!("\"{hash}-thumbnail\"");
+    download::serve(&state, &req, &key, size, "image/jpeg", etag).await
 }

@@ -137,7 +137,7 @@ pub fn for_step(wo: &str, op: &FieldOp) -> anyhow::Result<Option<Image>> {
 }
 
 /// Stores `img` as a blob uploaded by `uploader` at `at`: validated and thumbnailed like an
-/// upload, files first, then its row in the caller's transaction.
+/// upload, into the blob store first, then its row in the caller's transaction.
 pub async fn store(
     state: &AppState,
     conn: &mut AnyConnection,
@@ -153,15 +153,26 @@ pub async fn store(
         return Ok(());
     }
     let hash = BlobHash::parse(img.hash.as_str())?;
-    let (dir, bytes) = (state.blob_dir.clone(), img.bytes.clone());
-    let checked = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-        let checked = check_image(hash.as_str(), &bytes, &ImageLimits::default())?;
-        let (original, thumb) = crate::blobs::paths(&dir, &hash);
-        crate::blobs::write_atomically(&original, &bytes)?;
-        crate::blobs::write_atomically(&thumb, &checked.thumbnail_jpeg)?;
-        Ok(checked)
+    let (h, bytes) = (hash.clone(), img.bytes.clone());
+    let checked = tokio::task::spawn_blocking(move || {
+        check_image(h.as_str(), &bytes, &ImageLimits::default())
     })
     .await??;
+    // Into the blob store (whichever it is) before the row that makes the blob visible.
+    state
+        .blobs
+        .put_bytes(
+            &crate::blobs::store::original_key(&hash),
+            bytes::Bytes::from(img.bytes.clone()),
+        )
+        .await?;
+    state
+        .blobs
+        .put_bytes(
+            &crate::blobs::store::thumbnail_key(&hash),
+            bytes::Bytes::from(checked.thumbnail_jpeg),
+        )
+        .await?;
     sqlx::query(
         "INSERT INTO blobs (hash, mime, width, height, size, uploader, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (hash) DO NOTHING",
