@@ -24,6 +24,8 @@ const DEVICE: &str = "device_id";
 const ACCESS: &str = "access_token";
 const REFRESH: &str = "refresh_token";
 const CATALOGUE: &str = "parts_catalogue";
+/// The technician's van as the last sync saw it (`GET /v1/stock/van`), for `stock van` offline.
+const VAN: &str = "van_stock";
 
 /// Largest photo or signature image the device accepts (the server's limit is the same order).
 pub const MAX_BLOB: u64 = 16 * 1024 * 1024;
@@ -294,6 +296,15 @@ impl Device {
             .and_then(|p| p["price_cents"].as_i64()))
     }
 
+    /// The van snapshot cached at the last sync, if any.
+    pub async fn van_snapshot(&self) -> anyhow::Result<Option<Value>> {
+        Ok(self
+            .store
+            .get(VAN)
+            .await?
+            .and_then(|t| serde_json::from_str(&t).ok()))
+    }
+
     /// Uploads pending blobs, then exchanges every document with the server in batched
     /// requests until both sides agree. Work is saved as it arrives; an interrupted sync
     /// loses nothing and the next one resumes.
@@ -441,6 +452,15 @@ impl Device {
         // The parts catalogue, for pricing part lines offline (best effort).
         if let Ok(parts) = api.call(Method::GET, "/v1/parts", Some(&token), None).await {
             self.store.set(CATALOGUE, &parts.to_string()).await?;
+        }
+        // The van's stock, for `stock van` offline (technicians only; best effort).
+        if self.store.get(ROLE).await?.as_deref() == Some("technician") {
+            if let Ok(van) = api
+                .call(Method::GET, "/v1/stock/van", Some(&token), None)
+                .await
+            {
+                self.store.set(VAN, &van.to_string()).await?;
+            }
         }
         Ok(summary)
     }

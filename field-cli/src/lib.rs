@@ -8,6 +8,7 @@
 //! | `output` | text for people, JSON for scripts |
 //! | `bench` | the load generator |
 //! | `scenario` | sync scenarios (TOML) against a real server |
+//! | `stock` | `stock …`: spare parts, and the technician's van offline |
 //! | `watch` | `sync --watch`: the server's event stream, a sync on each event |
 
 pub mod api;
@@ -16,4 +17,5 @@ pub mod cli;
 pub mod device;
 pub mod output;
 pub mod scenario;
+pub mod stock;
 pub mod watch;

@@ -40,6 +40,9 @@
 //! first event; `wait_event` then waits for the next (`event`, default `sync`) within
 //! `timeout` (default 2 s); `no_event` checks that none comes within `timeout` (default 1 s).
 //!
+//! Spare-part stock: `stock_part`, `stock_warehouse`, `stock_receive`, `stock_issue`,
+//! `stock_count` and `stock_expect` (see `scenario/stock.rs`).
+//!
 //! The service clock must be manual (`--clock manual`): the runner moves it and keeps every
 //! device's clock on service time (plus the device's `clock_skew`).
 
@@ -58,6 +61,7 @@ use crate::device::Device;
 
 mod events;
 mod spec;
+mod stock;
 
 pub use spec::{DeviceSpec, OrderSpec, Scenario, ServerSpec, Step, UserSpec};
 
@@ -386,6 +390,7 @@ impl Run<'_> {
             }
             "expect" => self.expect(s).await?,
             "listen" | "wait_event" | "no_event" => self.events_op(s).await?,
+            op if op.starts_with("stock_") => self.stock_op(s).await?,
             _ => self.device_op(s).await?,
         }
         Ok(())

@@ -112,6 +112,7 @@ impl Application {
                 .configure(crate::dispatch::api::routes)
                 .configure(crate::clock::api::routes)
                 .configure(crate::board::routes)
+                .configure(crate::stock::routes)
                 .configure(crate::console::routes)
                 .default_service(web::to(crate::ops::not_found))
         })

@@ -16,6 +16,7 @@
 //! | `policy` | the service policy (TOML): clock rules, dispatch, KPI targets |
 //! | `projection` | what a work order's relational projection holds: a pure function of its events |
 //! | `kpi` | KPI facts per work order, reports and daily summaries |
+//! | `stock` | spare parts: warehouses, vans, the ledger of moves, counts, reorder list |
 //! | `board` | the dispatcher's board, technicians' loads, KPI endpoints |
 //! | `console` | the dispatcher console in the browser: embedded pages, cookie session, its reads |
 //! | `demo` | `--demo`: a small realistic day in an empty database |
@@ -39,5 +40,6 @@ pub mod ops;
 pub mod policy;
 pub mod projection;
 pub mod state;
+pub mod stock;
 pub mod sync;
 pub mod workorders;

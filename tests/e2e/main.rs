@@ -23,6 +23,7 @@ mod logs;
 mod metrics;
 mod openapi;
 mod scenarios;
+mod stock;
 mod sync;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_field-server");

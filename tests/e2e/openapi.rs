@@ -70,6 +70,23 @@ const ENDPOINTS: &[(&str, &str, Access)] = &[
     ("get", "/v1/console/cards", Access::Bearer),
     ("get", "/v1/console/queues", Access::Bearer),
     ("get", "/v1/console/workorder/{id}", Access::Bearer),
+    ("get", "/v1/stock/locations", Access::Bearer),
+    ("post", "/v1/stock/locations", Access::Bearer),
+    ("get", "/v1/stock/locations/{id}", Access::Bearer),
+    ("get", "/v1/stock/van", Access::Bearer),
+    ("post", "/v1/stock/receipts", Access::Bearer),
+    ("post", "/v1/stock/transfers", Access::Bearer),
+    ("post", "/v1/stock/returns", Access::Bearer),
+    ("post", "/v1/stock/counts", Access::Bearer),
+    ("get", "/v1/stock/counts", Access::Bearer),
+    (
+        "put",
+        "/v1/stock/thresholds/{location}/{sku}",
+        Access::Bearer,
+    ),
+    ("get", "/v1/stock/reorder", Access::Bearer),
+    ("get", "/v1/stock/shortfalls", Access::Bearer),
+    ("get", "/v1/stock/moves", Access::Bearer),
 ];
 
 /// The name the document gives the bearer JWT security scheme.

@@ -138,6 +138,14 @@ pub struct Step {
     pub images_uploaded: Option<usize>,
     pub appointment_by: Option<String>,
     pub flagged: Option<Vec<String>>,
+    // Spare-part stock (`stock_*` ops, scenario/stock.rs).
+    pub location: Option<String>,
+    pub counted: Option<i64>,
+    pub variance: Option<i64>,
+    pub stock_qty: Option<i64>,
+    pub consumed: Option<i64>,
+    pub moves: Option<usize>,
+    pub shortfalls: Option<usize>,
 }
 
 impl Scenario {

@@ -98,6 +98,19 @@ pub const BEARER_JWT: &str = "bearer_jwt";
         crate::console::api::cards_by_id,
         crate::console::api::queues,
         crate::console::record::record,
+        crate::stock::read::list_locations,
+        crate::stock::moves::create_warehouse,
+        crate::stock::read::get_location,
+        crate::stock::read::my_van,
+        crate::stock::moves::receive,
+        crate::stock::moves::transfer,
+        crate::stock::moves::return_part,
+        crate::stock::counts::count,
+        crate::stock::counts::list_counts,
+        crate::stock::counts::set_threshold,
+        crate::stock::read::reorder,
+        crate::stock::read::shortfalls,
+        crate::stock::read::list_moves,
     ),
     components(schemas(
         crate::error::ErrorBody,
@@ -119,6 +132,9 @@ pub const BEARER_JWT: &str = "bearer_jwt";
         (name = "dispatch", description = "Auto-dispatch, manual assignment and why each technician was chosen."),
         (name = "clock", description = "The service clock: deadlines, breaches, escalations, devices' clocks, the policy."),
         (name = "board", description = "The dispatcher's board, technicians' loads and the KPIs."),
+        (name = "stock", description = "Spare parts: warehouses and technicians' vans, receipts, transfers, returns, \
+            counts, thresholds, the reorder list, shortfalls and the append-only ledger. Part lines synced on work \
+            orders become consumptions from the technician's van."),
         (name = "console", description = "The browser console: its cookie session (HttpOnly `fs_access` and `fs_refresh`, \
             SameSite=Strict; every /v1 endpoint accepts the `fs_access` cookie instead of a bearer token, and then \
             needs `X-CSRF-Token` on any change) and its own reads."),

@@ -145,6 +145,14 @@ async fn write(
         .sum();
     db::projection::write_many(tx, &projections, cx.now, &ctx).await?;
     drop(projections);
+    // Part lines become van consumptions, in this transaction (idempotent per line).
+    let views: Vec<&sync_core::workorder::View> = outcomes
+        .iter()
+        .filter_map(|o| o.write.as_deref())
+        .map(|w| &w.projection.view)
+        .collect();
+    crate::stock::consume::reconcile(tx, &views, &cx.user, cx.now).await?;
+    drop(views);
     let mut put = Vec::new();
     let mut gone: Vec<String> = forget.to_vec();
     for o in outcomes.iter_mut() {
