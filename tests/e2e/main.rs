@@ -24,6 +24,7 @@ mod metrics;
 mod openapi;
 mod scenarios;
 mod stock;
+mod stock_cli;
 mod sync;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_field-server");
