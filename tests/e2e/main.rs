@@ -8,6 +8,7 @@
 mod auth;
 mod bench_steady;
 mod blobs;
+mod blobs_admin;
 mod blobs_resume;
 mod blobs_s3;
 mod blobs_shared;

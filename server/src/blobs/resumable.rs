@@ -171,7 +171,7 @@ pub async fn sweep_expired(state: &AppState) -> anyhow::Result<usize> {
     tag = "blobs",
     params(
         ("hash" = crate::ops::openapi::schemas::BlobAddress, Path, description = "SHA-256 of the whole blob."),
-        ("upload-length" = u64, Header, description = "The blob's size in bytes (at most 20 MiB)."),
+        ("upload-length" = u64, Header, minimum = 0, maximum = 20971520, description = "The blob's size in bytes (at most 20 MiB)."),
     ),
     security(("bearer_jwt" = [])),
     responses(
@@ -255,7 +255,7 @@ pub async fn open_upload(
 
 /// How far an upload got.
 #[utoipa::path(
-    get,
+    method(get, head),
     path = "/v1/blobs/{hash}/uploads/{id}",
     tag = "blobs",
     params(
@@ -301,7 +301,7 @@ pub async fn upload_status(
         ("upload-offset" = u64, Header, description = "Where this body starts: the upload's current offset."),
     ),
     request_body(description = "The next bytes of the blob (any number, up to the rest).",
-        content((crate::ops::openapi::ImageBytes = "application/offset+octet-stream"))),
+        content((crate::ops::openapi::ImageBytes = "application/octet-stream"))),
     security(("bearer_jwt" = [])),
     responses(
         (status = 201, description = "That was the last byte: the blob is validated and stored.", body = BlobInfo),
