@@ -44,7 +44,6 @@ const ENDPOINTS: &[(&str, &str, Access)] = &[
     ("get", "/v1/blobs/{hash}/thumbnail", Access::Bearer),
     ("post", "/v1/blobs/{hash}/uploads", Access::Bearer),
     ("get", "/v1/blobs/{hash}/uploads/{id}", Access::Bearer),
-    ("head", "/v1/blobs/{hash}/uploads/{id}", Access::Bearer),
     ("patch", "/v1/blobs/{hash}/uploads/{id}", Access::Bearer),
     ("post", "/v1/workorders/{id}/assign", Access::Bearer),
     ("post", "/v1/workorders/{id}/unassign", Access::Bearer),

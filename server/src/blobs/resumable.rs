@@ -255,7 +255,7 @@ pub async fn open_upload(
 
 /// How far an upload got.
 #[utoipa::path(
-    method(get, head),
+    get,
     path = "/v1/blobs/{hash}/uploads/{id}",
     tag = "blobs",
     params(
@@ -264,7 +264,8 @@ pub async fn open_upload(
     ),
     security(("bearer_jwt" = [])),
     responses(
-        (status = 200, description = "The upload; `HEAD` answers the same headers without a body.",
+        (status = 200, description = "The upload. `HEAD` (served, not listed here: it has no body) \
+            answers the same headers.",
             body = UploadState,
             headers(
                 ("upload-offset" = u64, description = "Bytes received so far."),
