@@ -15,6 +15,9 @@ use sqlx::AnyConnection;
 use sync_core::workorder::View;
 
 use super::ledger::{self, Posted};
+
+#[path = "consume_sql.rs"]
+mod sql;
 use super::model::{van_of, NewMove};
 
 /// One change to post for one part line: `delta` > 0 consumes, < 0 reverses.
@@ -141,18 +144,16 @@ pub async fn reconcile(
     if deltas.is_empty() {
         return Ok(0);
     }
-    let mut levels = HashMap::new();
     let pairs: BTreeSet<(&str, &str)> = deltas
         .iter()
         .map(|d| (d.van.as_str(), d.sku.as_str()))
         .collect();
-    for (van, sku) in pairs {
-        if let Some(tech) = super::model::van_owner(van) {
-            ledger::ensure_van(conn, tech, now).await?;
-        }
-        let l = ledger::level(conn, van, sku).await?;
-        levels.insert((van.to_owned(), sku.to_owned()), l);
-    }
+    let technicians: BTreeSet<&str> = pairs
+        .iter()
+        .filter_map(|(van, _)| super::model::van_owner(van))
+        .collect();
+    sql::ensure_vans(conn, &technicians, now).await?;
+    let levels = sql::levels_of(conn, &pairs).await?;
     let moves = moves(&deltas, levels, by_user, now);
     ledger::append(conn, &moves).await?;
     metrics::counter!("fieldsync_stock_consumption_moves_total").increment(moves.len() as u64);
