@@ -187,23 +187,7 @@ pub async fn append(conn: &mut AnyConnection, moves: &[NewMove]) -> sqlx::Result
         );
         let mut q = sqlx::query(&sql);
         for m in chunk {
-            q = q
-                .bind(m.kind)
-                .bind(&m.sku)
-                .bind(m.qty)
-                .bind(&m.from_loc)
-                .bind(&m.to_loc)
-                .bind(&m.serial)
-                .bind(&m.serial_old)
-                .bind(&m.disposition)
-                .bind(&m.wo_id)
-                .bind(&m.line)
-                .bind(&m.technician)
-                .bind(&m.device)
-                .bind(m.short)
-                .bind(&m.note)
-                .bind(&m.by_user)
-                .bind(m.at);
+            q = bind_move(q, m);
         }
         q.execute(&mut *conn).await?;
     }
@@ -212,31 +196,39 @@ pub async fn append(conn: &mut AnyConnection, moves: &[NewMove]) -> sqlx::Result
 
 /// Appends one move and returns its id.
 pub async fn append_one(conn: &mut AnyConnection, m: &NewMove) -> sqlx::Result<i64> {
-    sqlx::query_scalar(&format!(
+    let sql = format!(
         "INSERT INTO stock_moves (kind, sku, qty, from_loc, to_loc, serial, serial_old, \
          disposition, wo_id, line, technician, device, short, note, by_user, at) VALUES {} \
          RETURNING id",
         rows_sql(1, INSERT_COLUMNS)
-    ))
-    .bind(m.kind)
-    .bind(&m.sku)
-    .bind(m.qty)
-    .bind(&m.from_loc)
-    .bind(&m.to_loc)
-    .bind(&m.serial)
-    .bind(&m.serial_old)
-    .bind(&m.disposition)
-    .bind(&m.wo_id)
-    .bind(&m.line)
-    .bind(&m.technician)
-    .bind(&m.device)
-    .bind(m.short)
-    .bind(&m.note)
-    .bind(&m.by_user)
-    .bind(m.at)
-    .fetch_one(conn)
-    .await
+    );
+    bind_move(sqlx::query(&sql), m)
+        .fetch_one(conn)
+        .await?
+        .try_get(0)
 }
+
+/// Binds one move's values in `INSERT_COLUMNS` order.
+fn bind_move<'q>(q: AnyQuery<'q>, m: &'q NewMove) -> AnyQuery<'q> {
+    q.bind(m.kind)
+        .bind(&m.sku)
+        .bind(m.qty)
+        .bind(&m.from_loc)
+        .bind(&m.to_loc)
+        .bind(&m.serial)
+        .bind(&m.serial_old)
+        .bind(&m.disposition)
+        .bind(&m.wo_id)
+        .bind(&m.line)
+        .bind(&m.technician)
+        .bind(&m.device)
+        .bind(m.short)
+        .bind(&m.note)
+        .bind(&m.by_user)
+        .bind(m.at)
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 /// Filters of [`moves`]; every one optional.
 #[derive(Debug, Default)]
