@@ -13,6 +13,9 @@ mod causal;
 mod conflict;
 mod error;
 mod fold;
+pub mod geo;
+#[cfg(test)]
+mod geo_tests;
 pub mod model;
 mod ops;
 mod seal;
@@ -22,7 +25,7 @@ mod view;
 pub use conflict::{Conflict, ConflictKind};
 pub use error::WorkOrderError;
 pub use model::{
-    ComplaintCategory, Customer, CustomerTier, Event, EventKind, Intake, OldPart, PartFields,
+    ComplaintCategory, Customer, CustomerTier, Event, EventKind, GeoPoint, Intake, OldPart, PartFields,
     PartPatch, PhotoKind, Priority, Product, QuoteItem, Role, ServiceType, LOW_SCORE_MAX,
     SCHEMA_VERSION,
 };

@@ -16,6 +16,8 @@
 use autosurgeon::{Hydrate, Reconcile};
 use serde::{Deserialize, Serialize};
 
+pub use super::geo::GeoPoint;
+
 /// Follow-up scores up to and including this one are low: the work order escalates to a
 /// manager (SERVICE-RULES CS-LOWSCORE). Part of the document model, not of the service policy:
 /// every device folds the status offline, without the policy, and must agree.
@@ -148,7 +150,10 @@ pub struct Product {
 }
 
 /// What intake records. Written once when the work order is created.
-#[derive(Debug, Clone, PartialEq, Eq, Hydrate, Reconcile, Serialize, Deserialize)]
+///
+/// `Reconcile` is written out by hand (below) only to leave `site` out of the document when it
+/// is unknown: documents without coordinates stay byte for byte what they were before.
+#[derive(Debug, Clone, PartialEq, Eq, Hydrate, Serialize, Deserialize)]
 pub struct Intake {
     pub customer: Customer,
     pub product: Product,
@@ -159,6 +164,33 @@ pub struct Intake {
     pub region: String,
     /// Blob references of photos or video supplied with the request.
     pub attachments: Vec<String>,
+    /// Where the job is, when intake knows it (dispatch and routes measure travel from it).
+    /// Absent in documents written before coordinates existed: hydrates as `None`.
+    #[autosurgeon(missing = "Option::default")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<GeoPoint>,
+}
+
+impl Reconcile for Intake {
+    type Key<'a> = autosurgeon::reconcile::NoKey;
+
+    fn reconcile<R: autosurgeon::Reconciler>(&self, mut reconciler: R) -> Result<(), R::Error> {
+        use autosurgeon::reconcile::MapReconciler;
+        let mut m = reconciler.map()?;
+        // The derive's order, so that the operations (and the saved bytes) are unchanged.
+        m.put("customer", &self.customer)?;
+        m.put("product", &self.product)?;
+        m.put("service_type", self.service_type)?;
+        m.put("problem", &self.problem)?;
+        m.put("priority", self.priority)?;
+        m.put("required_skills", &self.required_skills)?;
+        m.put("region", &self.region)?;
+        m.put("attachments", &self.attachments)?;
+        if let Some(site) = &self.site {
+            m.put("site", site)?;
+        }
+        Ok(())
+    }
 }
 
 impl Intake {
@@ -182,6 +214,7 @@ impl Intake {
             required_skills: vec!["washing-machines".into()],
             region: "berlin".into(),
             attachments: vec![],
+            site: None,
         }
     }
 }
@@ -424,6 +457,11 @@ pub struct Event {
     pub role: Role,
     pub device: String,
     pub kind: EventKind,
+    /// Where the device was when the step was recorded: only on `on_site`, and only when the
+    /// device knows. Left out of the JSON when absent, so every other event reads and writes
+    /// exactly as before; older software ignores it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<GeoPoint>,
 }
 
 impl Reconcile for Event {

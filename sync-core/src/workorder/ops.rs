@@ -56,6 +56,14 @@ fn text(field: &'static str, value: &str, required: bool) -> Result<String, Work
     Ok(v.to_owned())
 }
 
+fn position(field: &'static str, p: Option<GeoPoint>) -> Result<Option<GeoPoint>, WorkOrderError> {
+    if let Some(p) = &p {
+        p.check()
+            .map_err(|e| WorkOrderError::invalid(field, e.to_string()))?;
+    }
+    Ok(p)
+}
+
 fn user(field: &'static str, value: &str) -> Result<String, WorkOrderError> {
     UserId::parse(value)
         .map(String::from)
@@ -184,6 +192,7 @@ impl WorkOrder {
                 .iter()
                 .map(|b| blob(b))
                 .collect::<Result<_, _>>()?,
+            site: position("site", intake.site)?,
             ..intake
         };
         let event = Event {
@@ -194,6 +203,7 @@ impl WorkOrder {
             role: actor.role,
             device: actor.device.clone(),
             kind: EventKind::Created,
+            position: None,
         };
         let document = Document {
             schema: SCHEMA_VERSION,
@@ -218,6 +228,21 @@ impl WorkOrder {
         actor: &Actor,
         now: i64,
         notes: Option<&str>,
+        decide: F,
+    ) -> Result<String, WorkOrderError>
+    where
+        F: FnOnce(&View) -> Result<EventKind, WorkOrderError>,
+    {
+        self.record_at(actor, now, notes, None, decide)
+    }
+
+    /// [`Self::record`], with the device's position on the event.
+    fn record_at<F>(
+        &mut self,
+        actor: &Actor,
+        now: i64,
+        notes: Option<&str>,
+        position: Option<GeoPoint>,
         decide: F,
     ) -> Result<String, WorkOrderError>
     where
@@ -279,6 +304,7 @@ impl WorkOrder {
                     role: actor.role,
                     device: actor.device.clone(),
                     kind,
+                    position,
                 };
                 if let Some(new_notes) = notes {
                     // Automerge's own text diff: it splices by character, so notes in any
@@ -449,7 +475,19 @@ impl WorkOrder {
     }
 
     pub fn on_site(&mut self, actor: &Actor, now: i64) -> Result<String, WorkOrderError> {
-        self.record(actor, now, None, |v| {
+        self.on_site_at(actor, None, now)
+    }
+
+    /// Arrived on site, with where the device was (when it knows): the server keeps each
+    /// technician's latest reported position for dispatch.
+    pub fn on_site_at(
+        &mut self,
+        actor: &Actor,
+        at: Option<GeoPoint>,
+        now: i64,
+    ) -> Result<String, WorkOrderError> {
+        let at = position("position", at)?;
+        self.record_at(actor, now, None, at, |v| {
             assignee(v, actor, "arrive on site", true)?;
             unsigned(v, "arrive on site")?;
             Ok(EventKind::OnSite)

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use automerge::{Automerge, ChangeHash, ObjId, ObjType, PatchAction, ReadDoc, Value, ROOT};
 
-use super::model::{Document, Event, Role};
+use super::model::{Document, Event, EventKind, Role};
 use super::{fold, View, WorkOrderError, SCHEMA_VERSION};
 
 /// The authenticated uploader of a sync request.
@@ -49,6 +49,8 @@ pub enum UploadRefused {
     },
     #[error("a {role} may not record {kind}")]
     KindNotAllowed { role: Role, kind: &'static str },
+    #[error("event {id}: {reason}")]
+    BadPosition { id: String, reason: String },
     #[error("the document would no longer be a work order: {0}")]
     Shape(String),
 }
@@ -144,6 +146,18 @@ fn check_author(e: &Event, who: Uploader<'_>) -> Result<(), UploadRefused> {
             role: who.role,
             kind: e.kind.name(),
         });
+    }
+    if let Some(p) = &e.position {
+        if !matches!(e.kind, EventKind::OnSite) {
+            return Err(UploadRefused::BadPosition {
+                id: e.id.clone(),
+                reason: format!("only on_site carries a position, not {}", e.kind.name()),
+            });
+        }
+        p.check().map_err(|x| UploadRefused::BadPosition {
+            id: e.id.clone(),
+            reason: format!("position: {x}"),
+        })?;
     }
     Ok(())
 }

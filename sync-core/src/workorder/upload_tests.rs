@@ -125,6 +125,7 @@ fn a_step_the_role_may_not_record_is_refused() {
             technician: "tech-a".into(),
             reason: String::new(),
         },
+        position: None,
     };
     let json = serde_json::to_string(&event).unwrap();
     let len = phone.doc().length(&events);
