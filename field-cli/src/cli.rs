@@ -184,6 +184,9 @@ pub enum Command {
     /// Spare parts: warehouses, vans, receipts, issues, counts, reorder list, shortfalls.
     #[command(subcommand)]
     Stock(crate::stock::StockCmd),
+    /// The quality audit: the day's sample, findings, corrective actions, draws.
+    #[command(subcommand)]
+    Audit(crate::audit::AuditCmd),
     /// Assign or reassign a job to a technician (dispatcher).
     #[command(after_help = "Example: field-cli assign WO-123 tech-b --reason \"tech-a is ill\"")]
     Assign {
@@ -747,6 +750,7 @@ async fn run_on(dev: &Device, command: Command, out: &Out) -> anyhow::Result<()>
             out.value(&v, || id.clone());
         }
         Command::Stock(cmd) => crate::stock::run(dev, cmd, out).await?,
+        Command::Audit(cmd) => crate::audit::run(dev, cmd, out).await?,
         Command::Dispatch(DispatchCmd::Auto { region }) => {
             let body = match region {
                 Some(r) => json!({ "region": r }),

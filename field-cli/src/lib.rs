@@ -6,12 +6,14 @@
 //! | `device` | the offline store, the session, operations offline, `sync` |
 //! | `cli` | the commands and what they print |
 //! | `output` | text for people, JSON for scripts |
+//! | `audit` | `audit …`: the day's audit sample, findings, corrective actions, draws |
 //! | `bench` | the load generator |
 //! | `scenario` | sync scenarios (TOML) against a real server |
 //! | `stock` | `stock …`: spare parts, and the technician's van offline |
 //! | `watch` | `sync --watch`: the server's event stream, a sync on each event |
 
 pub mod api;
+pub mod audit;
 pub mod bench;
 pub mod cli;
 pub mod device;

@@ -113,6 +113,7 @@ impl Application {
                 .configure(crate::clock::api::routes)
                 .configure(crate::board::routes)
                 .configure(crate::stock::routes)
+                .configure(crate::audit::routes)
                 .configure(crate::console::routes)
                 .default_service(web::to(crate::ops::not_found))
         })

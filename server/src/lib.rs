@@ -16,6 +16,7 @@
 //! | `policy` | the service policy (TOML): clock rules, dispatch, KPI targets |
 //! | `projection` | what a work order's relational projection holds: a pure function of its events |
 //! | `kpi` | KPI facts per work order, reports and daily summaries |
+//! | `audit` | the daily quality-audit sample, findings, corrective actions on the clock |
 //! | `stock` | spare parts: warehouses, vans, the ledger of moves, counts, reorder list |
 //! | `board` | the dispatcher's board, technicians' loads, KPI endpoints |
 //! | `console` | the dispatcher console in the browser: embedded pages, cookie session, its reads |
@@ -24,6 +25,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod blobs;
 pub mod board;

@@ -13,6 +13,9 @@
 //!
 //! [kpi]
 //! first_time_fix_target = 0.9
+//!
+//! [audit]
+//! sample_rate = 0.05           # the daily quality-audit sample: 5 % a region, at least one
 //! ```
 //!
 //! Durations are written the `humantime` way (`"10m"`, `"1h"`, `"5days"`, `"1h 30m"`). Unknown
@@ -37,6 +40,23 @@ pub struct Policy {
     pub dispatch: DispatchPolicy,
     /// `[kpi]`: the targets managers report against.
     pub kpi: KpiTargets,
+    /// `[audit]`: the daily quality-audit sample.
+    pub audit: AuditPolicy,
+}
+
+/// The quality audit (`SERVICE-RULES.md`, "Quality audit"; `server/src/audit`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditPolicy {
+    /// Share (0 to 1) of each region's work orders completed in a day that the daily draw
+    /// samples for audit; a region with any completed gets at least one (0 turns the draw off).
+    pub sample_rate: f64,
+}
+
+impl Default for AuditPolicy {
+    fn default() -> Self {
+        AuditPolicy { sample_rate: 0.10 }
+    }
 }
 
 /// The clock rules (`SERVICE-RULES.md`, "Clock rules"): how long each step may take.
@@ -319,6 +339,13 @@ impl Policy {
                 ));
             }
         }
+        let rate = self.audit.sample_rate;
+        if !(0.0..=1.0).contains(&rate) {
+            return Err((
+                "audit.sample_rate",
+                format!("must be a fraction from 0 to 1, not {rate}"),
+            ));
+        }
         let minutes = k.avg_response_target_minutes;
         if !(minutes.is_finite() && minutes > 0.0) {
             return Err((
@@ -379,6 +406,7 @@ mod tests {
         assert_eq!(p.kpi.first_time_fix_target, 0.85);
         assert_eq!(p.kpi.satisfaction_target, 0.90);
         assert_eq!(p.kpi.avg_response_target_minutes, 30.0);
+        assert_eq!(p.audit.sample_rate, 0.10);
         assert_eq!(Policy::from_toml_str("").unwrap(), p);
     }
 
@@ -443,6 +471,7 @@ mod tests {
                 "[kpi]\navg_response_target_minutes = nan",
                 "kpi.avg_response_target_minutes",
             ),
+            ("[audit]\nsample_rate = 1.1", "audit.sample_rate"),
             (
                 "[dispatch]\nbatch_chunk_decisions = 0",
                 "dispatch.batch_chunk_decisions must be from 1 to 10000, not 0",

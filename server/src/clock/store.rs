@@ -137,7 +137,8 @@ pub async fn stored_clocks(
     let mut out: HashMap<String, ClockMap> = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(crate::db::MAX_BINDS) {
         let sql = format!(
-            "SELECT wo_id, rule, anchor, due_at, not_before, stopped_at, stopped_by, stop FROM clocks WHERE wo_id IN ({})",
+            // Rules named QA-… (the audit's corrective actions) are not the rules' to rewrite.
+            "SELECT wo_id, rule, anchor, due_at, not_before, stopped_at, stopped_by, stop FROM clocks WHERE rule NOT LIKE 'QA-%' AND wo_id IN ({})",
             crate::db::projection::placeholders(1, chunk.len())
         );
         let mut q = sqlx::query(&sql);

@@ -39,6 +39,8 @@ pub struct TickReport {
     pub timed_out: Vec<String>,
     /// Where those jobs went next.
     pub redispatched: Vec<Decision>,
+    /// Quality-audit draws this pass made (each finished day is drawn once).
+    pub audit_draws: Vec<crate::audit::draw::Draw>,
 }
 
 /// Runs one pass at the service time.
@@ -67,6 +69,10 @@ pub async fn run_once(state: &AppState) -> Result<TickReport, ApiError> {
             // Logged and skipped: one damaged work order must not stop every later breach.
             tracing::error!(error = %e, "service clock: recording a breach failed");
         }
+    }
+    match crate::audit::draw::run_due(state, now).await {
+        Ok(draws) => report.audit_draws = draws,
+        Err(e) => tracing::error!(error = %e, "service clock: the audit draw failed"),
     }
     Ok(report)
 }

@@ -111,6 +111,13 @@ pub const BEARER_JWT: &str = "bearer_jwt";
         crate::stock::read::reorder,
         crate::stock::read::shortfalls,
         crate::stock::read::list_moves,
+        crate::audit::api::list,
+        crate::audit::api::draws,
+        crate::audit::api::run_draw,
+        crate::audit::api::get,
+        crate::audit::findings::record,
+        crate::audit::findings::verify,
+        crate::audit::findings::close,
     ),
     components(schemas(
         crate::error::ErrorBody,
@@ -135,6 +142,9 @@ pub const BEARER_JWT: &str = "bearer_jwt";
         (name = "stock", description = "Spare parts: warehouses and technicians' vans, receipts, transfers, returns, \
             counts, thresholds, the reorder list, shortfalls and the append-only ledger. Part lines synced on work \
             orders become consumptions from the technician's van."),
+        (name = "audit", description = "The quality audit: the daily random sample of completed work orders (seed, \
+            rate and candidates recorded), findings with corrective actions and deadlines, their verification; an \
+            unverified corrective action past its deadline is a `QA-CORRECTIVE` breach on the service clock."),
         (name = "console", description = "The browser console: its cookie session (HttpOnly `fs_access` and `fs_refresh`, \
             SameSite=Strict; every /v1 endpoint accepts the `fs_access` cookie instead of a bearer token, and then \
             needs `X-CSRF-Token` on any change) and its own reads."),
