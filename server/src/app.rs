@@ -112,6 +112,7 @@ impl Application {
                 .configure(crate::dispatch::api::routes)
                 .configure(crate::clock::api::routes)
                 .configure(crate::board::routes)
+                .configure(crate::kpi::http::routes)
                 .configure(crate::stock::routes)
                 .configure(crate::audit::routes)
                 .configure(crate::console::routes)

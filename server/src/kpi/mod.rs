@@ -21,9 +21,13 @@
 //! | `range` | [`DateRange`] of UTC days and [`KpiError`] |
 //! | `report` | the manager's [`KpiReport`] over a range |
 //! | `daily` | the [`DailySummary`] of one day and the daily series |
+//! | `http` | the endpoints `GET /v1/kpi` and `GET /v1/kpi/daily` |
+//! | `csv` | the figures as CSV |
 
+mod csv;
 mod daily;
 mod facts;
+pub mod http;
 mod range;
 mod rates;
 mod report;
