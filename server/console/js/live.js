@@ -14,11 +14,14 @@ let attempt = 0;
 let timer = null;
 let running = false;
 let holds = 0;
-let pending = null; // null: nothing waiting; { all: bool, ids: Set }
+let pending = null; // null: nothing waiting; { all: bool, ids: Set, stock: Set }
 const listeners = new Set();
 const stateListeners = new Set();
 
-/** `fn({ ids })` on every change: `ids` is an array of work-order ids, or null for "anything". */
+/**
+ * `fn({ ids, stock })` on every change: `ids` is an array of work-order ids, or null for
+ * "anything"; `stock` the stock locations that changed (often none).
+ */
 export function onChange(fn) {
   listeners.add(fn);
   return () => listeners.delete(fn);
@@ -70,7 +73,7 @@ function connect() {
       // Unknown shapes mean "something changed".
     }
     const ids = data.reason === "changed" && Array.isArray(data.work_orders) ? data.work_orders : null;
-    deliver(ids);
+    deliver(ids, Array.isArray(data.stock) ? data.stock : []);
   });
   es.addEventListener("refresh", () => {
     // The stream ends before the access token does: new token, then reconnect at once.
@@ -107,14 +110,15 @@ function scheduleReconnect() {
   }, wait);
 }
 
-function deliver(ids) {
+function deliver(ids, stock = []) {
   if (holds > 0) {
-    pending ??= { all: false, ids: new Set() };
+    pending ??= { all: false, ids: new Set(), stock: new Set() };
     if (ids === null) pending.all = true;
     else for (const id of ids) pending.ids.add(id);
+    for (const l of stock) pending.stock.add(l);
     return;
   }
-  for (const fn of listeners) fn({ ids });
+  for (const fn of listeners) fn({ ids, stock });
 }
 
 /** Holds changes back (a dialog opened). */
@@ -128,6 +132,6 @@ export function release() {
   if (holds === 0 && pending) {
     const p = pending;
     pending = null;
-    deliver(p.all ? null : [...p.ids]);
+    deliver(p.all ? null : [...p.ids], [...p.stock]);
   }
 }

@@ -1,5 +1,6 @@
 // The console's entry: the session at load, the hash router (#/board, #/technicians,
-// #/wo/<id>, #/queues, #/kpi), the header, and the one live stream handed to the view shown.
+// #/wo/<id>, #/queues, #/kpi, #/stock, #/stock/<location>, #/reorder), the header, and the
+// one live stream handed to the view shown.
 
 import * as api from "./api.js";
 import * as live from "./live.js";
@@ -10,6 +11,8 @@ import { mountTechnicians } from "./technicians.js";
 import { mountWorkOrder } from "./workorder.js";
 import { mountQueues } from "./queues.js";
 import { mountKpi } from "./kpi.js";
+import { mountStock } from "./stock.js";
+import { mountReorder } from "./reorder.js";
 
 const ROUTES = {
   board: { title: "Board", mount: mountBoard },
@@ -17,6 +20,8 @@ const ROUTES = {
   wo: { title: "Work order", mount: mountWorkOrder },
   queues: { title: "Queues", mount: mountQueues },
   kpi: { title: "KPIs", mount: mountKpi },
+  stock: { title: "Stock", mount: mountStock },
+  reorder: { title: "Reorder list", mount: mountReorder },
 };
 
 const main = document.getElementById("main");
@@ -71,6 +76,10 @@ function showLogin(message) {
 }
 
 function showConsole(user) {
+  // Pages some roles cannot read are left out of their navigation (`data-roles`).
+  for (const li of document.querySelectorAll("#nav li[data-roles]")) {
+    li.hidden = !li.dataset.roles.split(" ").includes(user.role);
+  }
   document.getElementById("nav").hidden = false;
   document.getElementById("who").hidden = false;
   replace(
@@ -93,7 +102,11 @@ api.onSession((user, why) => {
   }
 });
 
-live.onChange((change) => view?.onChange?.(change));
+live.onChange(({ ids, stock }) => {
+  // Only stock moved: the views that show stock hear of it (`onStock`), the others not.
+  if (ids === null || ids.length > 0) view?.onChange?.({ ids });
+  if (stock.length > 0) view?.onStock?.(stock);
+});
 
 live.onState((state) => {
   const text = { live: "live", connecting: "connecting", offline: "reconnecting" }[state] ?? state;

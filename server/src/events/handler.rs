@@ -34,8 +34,10 @@ struct LastEventQuery {
             "Server-sent events, each with an `id:` to resume from. `sync` (data \
             `{\"reason\": \"changed\" | \"resume\"}`): a work order the caller holds or \
             should hold changed (assigned or taken away, an office edit, a follow-up, a clock \
-            breach or escalation, another device's sync); run a sync. Changes within 150 ms \
-            are one event. A comment line (`:`) every 20 s keeps proxies from closing the \
+            breach or escalation, another device's sync); run a sync. A session without a \
+            device (the browser console) is also told what changed: `work_orders` (ids, at \
+            most 64; absent: anything) and `stock` (locations whose stock changed, when any). \
+            Changes within 150 ms are one event. A comment line (`:`) every 20 s keeps proxies from closing the \
             stream. `refresh` (data `{\"expires_at\": <unix seconds>}`) ends the stream \
             shortly before the access token expires: refresh the token and reconnect. \
             The stream starts with `retry: 2000`: reconnect after errors with exponential \

@@ -44,7 +44,7 @@ impl Audience {
     pub fn concerns(&self, t: &Touched) -> bool {
         match self {
             Audience::Technician(user) => t.technicians.contains(user),
-            Audience::Regions(regions) => regions.contains(&t.region),
+            Audience::Regions(regions) => t.is_office_wide() || regions.contains(&t.region),
             Audience::Everyone => true,
         }
     }
@@ -298,7 +298,13 @@ impl Hub {
                     }
                 }
             }
-            for slot in reg.regions.get(&t.region).into_iter().flatten() {
+            // Stock is not regional: every dispatcher's stream (marking one twice is harmless).
+            let regional: Vec<&Arc<Slot>> = if t.is_office_wide() {
+                reg.regions.values().flatten().collect()
+            } else {
+                reg.regions.get(&t.region).into_iter().flatten().collect()
+            };
+            for slot in regional {
                 if !slot.is_origin(t) {
                     slot.mark(stamp, Some(&t.id));
                 }

@@ -48,6 +48,11 @@ pub const HEARTBEAT: Duration = Duration::from_secs(20);
 pub const RETRY_BASE_MS: u64 = 2_000;
 /// The PostgreSQL channel every instance listens on.
 pub const CHANNEL: &str = "fieldsync_events";
+/// A change that is not a work order but a stock location's moves: `stock/<location>` (`/`
+/// never appears in an id, so no work order is taken for one). It concerns every office
+/// stream, since stock is not regional, and a van's technician, whose devices then sync and
+/// refresh the van they cache. The console's events list these apart (`stock`).
+pub const STOCK_PREFIX: &str = "stock/";
 
 /// One work order that changed, as a writer reports it after its commit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +84,15 @@ impl Change {
         self.origin = Some(device.into());
         self
     }
+
+    /// Stock moved at `location`; `technician`: the van's owner (see [`STOCK_PREFIX`]).
+    pub fn stock(location: &str, technician: Option<String>) -> Change {
+        Change {
+            id: format!("{STOCK_PREFIX}{location}"),
+            taken_from: technician,
+            origin: None,
+        }
+    }
 }
 
 /// A change with what decides who it concerns, as committed: the work order's region and the
@@ -93,6 +107,13 @@ pub struct Touched {
     pub technicians: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
+}
+
+impl Touched {
+    /// A stock change ([`STOCK_PREFIX`]): every office stream hears of it, whatever its regions.
+    pub fn is_office_wide(&self) -> bool {
+        self.id.starts_with(STOCK_PREFIX)
+    }
 }
 
 /// Tells the devices concerned that these work orders changed. Call it after the commit;

@@ -87,13 +87,26 @@ fn sync_event(id: i64, reason: &str) -> String {
     format!("id: {id}\nevent: sync\ndata: {{\"reason\":\"{reason}\"}}\n\n")
 }
 
-/// A `changed` event naming the work orders (ids are letters, digits and `-_.:@`, but they are
-/// JSON-encoded all the same).
+/// A `changed` event naming the work orders, and the stock locations apart (ids are letters,
+/// digits and `-_.:@`, but they are JSON-encoded all the same).
 fn changed_event(id: i64, ids: Option<Vec<String>>) -> String {
     match ids {
         Some(ids) if !ids.is_empty() => {
-            let list = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
-            format!("id: {id}\nevent: sync\ndata: {{\"reason\":\"changed\",\"work_orders\":{list}}}\n\n")
+            let (stock, work_orders): (Vec<String>, Vec<String>) = ids
+                .into_iter()
+                .partition(|i| i.starts_with(super::STOCK_PREFIX));
+            let list = serde_json::to_string(&work_orders).unwrap_or_else(|_| "[]".into());
+            let stock = if stock.is_empty() {
+                String::new()
+            } else {
+                let locations: Vec<&str> = stock
+                    .iter()
+                    .filter_map(|s| s.strip_prefix(super::STOCK_PREFIX))
+                    .collect();
+                let l = serde_json::to_string(&locations).unwrap_or_else(|_| "[]".into());
+                format!(",\"stock\":{l}")
+            };
+            format!("id: {id}\nevent: sync\ndata: {{\"reason\":\"changed\",\"work_orders\":{list}{stock}}}\n\n")
         }
         _ => sync_event(id, "changed"),
     }

@@ -338,3 +338,54 @@ async fn a_stream_without_a_device_is_told_which_work_orders_changed() {
     assert_eq!(phone.slot().take(), Some(6_000));
     assert_eq!(phone.slot().take_ids(), None);
 }
+
+#[tokio::test]
+async fn a_stock_move_reaches_every_office_stream_and_the_vans_technician() {
+    let hub = Hub::new(1_000);
+    let north = hub.subscribe(Audience::Regions(vec!["north".into()]), None, true);
+    let south = hub.subscribe(Audience::Regions(vec!["south".into()]), None, true);
+    let boss = hub.subscribe(Audience::Everyone, None, true);
+    let van_owner = hub.subscribe(
+        Audience::Technician("tech-a".into()),
+        Some("a-phone".into()),
+        false,
+    );
+    let other = hub.subscribe(
+        Audience::Technician("tech-b".into()),
+        Some("b-phone".into()),
+        false,
+    );
+    let changes = vec![
+        Change::stock("central", None),
+        Change::stock("van:tech-a", Some("tech-a".into())),
+    ];
+    let batch = touch(merge(changes), &BTreeMap::new());
+    assert!(batch.iter().all(Touched::is_office_wide));
+    assert!(Audience::Regions(vec!["south".into()]).concerns(&batch[0]));
+    hub.deliver(2_000, batch);
+    let both = Some(vec![
+        "stock/central".to_owned(),
+        "stock/van:tech-a".to_owned(),
+    ]);
+    assert_eq!(boss.slot().take_ids(), both);
+    assert_eq!(south.slot().take_ids(), both);
+    assert_eq!(van_owner.slot().take(), Some(2_000), "its van changed");
+    assert_eq!(other.slot().take(), None);
+    // The console's event lists the locations apart from the work orders.
+    let mut s = EventStream::new(north, Duration::from_secs(600), 9, 1_000, false);
+    assert_eq!(next(&mut s).await.unwrap(), "retry: 2000\n\n");
+    hub.deliver(
+        3_000,
+        vec![touched("WO-1", "north", &[], None)]
+            .into_iter()
+            .chain(touch(
+                merge(vec![Change::stock("van:tech-a", None)]),
+                &BTreeMap::new(),
+            ))
+            .collect(),
+    );
+    assert_eq!(
+        next(&mut s).await.unwrap(),
+        "id: 3000\nevent: sync\ndata: {\"reason\":\"changed\",\"work_orders\":[\"WO-1\"],\"stock\":[\"central\",\"van:tech-a\"]}\n\n"
+    );
+}

@@ -173,6 +173,7 @@ pub(crate) async fn count(
         });
     }
     tx.commit().await?;
+    super::published(&state, [loc.id.as_str()]);
     Ok(HttpResponse::Created().json(rows))
 }
 
@@ -293,6 +294,7 @@ pub(crate) async fn set_threshold(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
+    super::published(&state, [loc.id.as_str()]);
     Ok(HttpResponse::Ok().json(Threshold {
         location: loc.id,
         sku,

@@ -21,6 +21,11 @@
 //! line posts a reversal; a changed quantity posts the difference. A van may go below zero:
 //! the sync never refuses a line for stock, the consumption records how much was missing, and
 //! `GET /v1/stock/shortfalls` lists the van until a count or a transfer reconciles it.
+//!
+//! Every office change (a move, a count, a threshold, a new warehouse) is announced after its
+//! commit on the live event stream as `stock/<location>` ([`published`]): the console's stock
+//! pages refetch, and a van's technician's devices sync. Consumptions need no announcement of
+//! their own: the sync that posts them announces its work orders.
 
 use actix_web::web;
 
@@ -30,6 +35,21 @@ pub mod ledger;
 pub mod model;
 pub mod moves;
 pub mod read;
+
+/// Announces, after the commit, that stock changed at `locations` (see the module's docs).
+pub fn published<'a>(state: &crate::state::AppState, locations: impl IntoIterator<Item = &'a str>) {
+    let mut seen: Vec<&str> = Vec::new();
+    for l in locations {
+        if !seen.contains(&l) {
+            seen.push(l);
+        }
+    }
+    crate::events::notify(
+        state,
+        seen.into_iter()
+            .map(|l| crate::events::Change::stock(l, model::van_owner(l).map(str::to_owned))),
+    );
+}
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/stock/locations", web::get().to(read::list_locations))

@@ -57,6 +57,7 @@ pub(crate) async fn create_warehouse(
     }
     let loc = ledger::location(&mut tx, &body.id).await?;
     tx.commit().await?;
+    super::published(&state, [body.id.as_str()]);
     Ok(HttpResponse::Created().json(loc))
 }
 
@@ -159,7 +160,11 @@ async fn levels_after(
 }
 
 /// Appends `moves` and answers 201 with them and the levels after.
-async fn post(mut tx: crate::db::WriteTx, moves: Vec<NewMove>) -> Result<HttpResponse, ApiError> {
+async fn post(
+    state: &AppState,
+    mut tx: crate::db::WriteTx,
+    moves: Vec<NewMove>,
+) -> Result<HttpResponse, ApiError> {
     let mut ids = Vec::with_capacity(moves.len());
     for m in &moves {
         ids.push(ledger::append_one(&mut tx, m).await?);
@@ -167,6 +172,7 @@ async fn post(mut tx: crate::db::WriteTx, moves: Vec<NewMove>) -> Result<HttpRes
     let levels = levels_after(&mut tx, &moves).await?;
     let posted = ledger::moves_by_id(&mut tx, &ids).await?;
     tx.commit().await?;
+    super::published(state, levels.iter().map(|l| l.location.as_str()));
     Ok(HttpResponse::Created().json(Posted {
         moves: posted,
         levels,
@@ -247,7 +253,7 @@ pub(crate) async fn receive(
         at: now,
         ..NewMove::default()
     };
-    post(tx, split(template, serials)).await
+    post(&state, tx, split(template, serials)).await
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -349,7 +355,7 @@ pub(crate) async fn transfer(
         at: now,
         ..NewMove::default()
     };
-    post(tx, split(template, serials)).await
+    post(&state, tx, split(template, serials)).await
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -448,5 +454,5 @@ pub(crate) async fn return_part(
         at: now,
         ..NewMove::default()
     };
-    post(tx, vec![m]).await
+    post(&state, tx, vec![m]).await
 }
