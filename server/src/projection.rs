@@ -41,6 +41,8 @@ pub struct Projection {
     pub facts: Facts,
     /// The worst clock offset among the arrived events (see [`clamp`]); 0 without arrivals.
     pub offset: i64,
+    /// Positions technicians reported with the arrived on-site events (dispatch keeps them).
+    pub positions: Vec<crate::dispatch::places::Reported>,
 }
 
 /// Technicians who declined the job or let its acceptance time out since it was last
@@ -124,6 +126,9 @@ pub fn compute(
         // (A cancellation undone by a reopen stays: the rules keep its clocks stopped.)
         timed.retain(|t| !matches!(t.event.kind, EventKind::Cancelled { .. }));
     }
+    let positions = arrival
+        .map(|a| crate::dispatch::places::reported(&view.id, a.events, &new_times))
+        .unwrap_or_default();
     let clocks = rules::evaluate(&policy.clock, &view.intake, &timed);
     let facts = kpi::facts(&view, &timed);
     Projection {
@@ -133,6 +138,7 @@ pub fn compute(
         clocks,
         facts,
         offset,
+        positions,
     }
 }
 

@@ -17,6 +17,9 @@ use crate::ops::openapi::schemas::{AccountRole, CatalogRef, Id};
 use crate::state::AppState;
 
 pub mod catalog;
+pub mod home;
+
+use home::HomeBase;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     catalog::routes(cfg);
@@ -91,6 +94,10 @@ pub struct NewUser {
     #[serde(default, deserialize_with = "integer::i64")]
     #[schema(minimum = 0, maximum = 1000)]
     pub capacity: i64,
+    /// Optional: a technician's home base, where their routes start and, without a recent
+    /// on-site report, where dispatch measures their distance from.
+    #[schema(value_type = Option<crate::ops::openapi::schemas::GeoPoint>)]
+    pub home: Option<HomeBase>,
 }
 
 /// Creates a user (admins only).
@@ -104,7 +111,8 @@ pub struct NewUser {
         (status = 201, description = "Created.", body = User),
         (status = 400, description = "`bad_user_id`, `bad_role` (unknown, or `system`), `bad_capacity` \
             (outside 0 to 1000), `bad_name` (a region or skill blank or over 100 characters), `weak_password`, \
-            or `malformed_json` (the body is not a `NewUser`).", body = ErrorBody),
+            `bad_coordinates` (a home base with |lat| > 90 or |lon| > 180), or `malformed_json` (the body is \
+            not a `NewUser`).", body = ErrorBody),
         (status = 401, description = "`unauthorized`: no, a malformed or a refused access token; \
             `token_expired`: refresh the access token.", body = ErrorBody),
         (status = 403, description = "`forbidden`: the caller is not an admin.", body = ErrorBody),
@@ -145,6 +153,7 @@ async fn create_user(
         ));
     }
     check_names(body.regions.iter().chain(&body.skills))?;
+    let home = body.home.map(HomeBase::checked).transpose()?;
     password::check_password_policy(&body.password)
         .map_err(|e| ApiError::bad("weak_password", e.to_string()))?;
     {
@@ -169,11 +178,18 @@ async fn create_user(
         active: 1,
         created_at: now_ms(),
     };
-    let mut conn = state.db.pool.acquire().await?;
-    if !db::users::insert(&mut conn, &row).await? {
+    let mut tx = state.db.begin_write().await?;
+    if !db::users::insert(&mut tx, &row).await? {
         return Err(ApiError::Conflict(format!("user {id} already exists")));
     }
-    Ok(HttpResponse::Created().json(row.public()))
+    if home.is_some() {
+        crate::dispatch::places::set_home(&mut tx, &row.id, home, row.created_at).await?;
+    }
+    tx.commit().await?;
+    Ok(HttpResponse::Created().json(User {
+        home,
+        ..row.public()
+    }))
 }
 
 /// Lists every user (admins, dispatchers and managers).
@@ -200,10 +216,14 @@ async fn list_users(
         "list users",
     )?;
     let mut conn = state.db.pool.acquire().await?;
+    let mut homes = crate::dispatch::places::homes(&mut conn).await?;
     let users: Vec<_> = db::users::list(&mut conn)
         .await?
         .iter()
-        .map(|u| u.public())
+        .map(|u| User {
+            home: homes.remove(&u.id),
+            ..u.public()
+        })
         .collect();
     Ok(HttpResponse::Ok().json(users))
 }
@@ -227,9 +247,13 @@ pub struct UserPatch {
     /// user's sessions end.
     #[schema(min_length = 10, max_length = 1024)]
     pub password: Option<String>,
+    /// A technician's home base; `null` removes it, absent leaves it.
+    #[serde(default, deserialize_with = "home::set_or_clear")]
+    #[schema(value_type = Option<crate::ops::openapi::schemas::GeoPoint>, nullable)]
+    pub home: Option<Option<HomeBase>>,
 }
 
-/// Changes a user's role, regions, skills, capacity, active flag or password.
+/// Changes a user's role, regions, skills, capacity, active flag, password or home base.
 #[utoipa::path(
     patch,
     path = "/v1/admin/users/{id}",
@@ -239,8 +263,8 @@ pub struct UserPatch {
     security(("bearer_jwt" = [])),
     responses(
         (status = 200, description = "The user as it is now.", body = User),
-        (status = 400, description = "`bad_role`, `bad_capacity`, `bad_name`, `weak_password` or \
-            `malformed_json`.", body = ErrorBody),
+        (status = 400, description = "`bad_role`, `bad_capacity`, `bad_name`, `weak_password`, \
+            `bad_coordinates` (a home base with |lat| > 90 or |lon| > 180) or `malformed_json`.", body = ErrorBody),
         (status = 401, description = "`unauthorized`: no, a malformed or a refused access token; \
             `token_expired`: refresh the access token.", body = ErrorBody),
         (status = 403, description = "`forbidden`: admins only; `self_deactivation`: an admin may not \
@@ -279,6 +303,10 @@ pub(crate) async fn update_user(
         row.role = role.as_str().into();
     }
     check_names(patch.regions.iter().chain(&patch.skills).flatten())?;
+    let home = patch
+        .home
+        .map(|h| h.map(HomeBase::checked).transpose())
+        .transpose()?;
     if let Some(regions) = &patch.regions {
         require_known(&mut conn, Kind::Regions, regions).await?;
         row.regions = serde_json::to_string(regions).unwrap_or_else(|_| "[]".into());
@@ -322,8 +350,15 @@ pub(crate) async fn update_user(
     if patch.active == Some(false) || patch.password.is_some() {
         db::tokens::revoke_user(&mut tx, &id).await?;
     }
+    if let Some(home) = home {
+        crate::dispatch::places::set_home(&mut tx, &id, home, now_ms()).await?;
+    }
+    let home = crate::dispatch::places::home(&mut tx, &id).await?;
     tx.commit().await?;
-    Ok(HttpResponse::Ok().json(row.public()))
+    Ok(HttpResponse::Ok().json(User {
+        home,
+        ..row.public()
+    }))
 }
 
 /// A user's regions and skills are not blank and at most 100 characters.

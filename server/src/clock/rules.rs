@@ -572,6 +572,7 @@ mod tests {
                 role,
                 device: id.split('#').next().unwrap().into(),
                 kind,
+                position: None,
             },
             at,
         }

@@ -26,6 +26,11 @@ pub struct User {
     pub skills: Vec<String>,
     pub capacity: i64,
     pub active: bool,
+    /// A technician's home base, when set (`PATCH /v1/admin/users/{id}`); the admin users
+    /// API shows it, other answers leave it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::ops::openapi::schemas::GeoPoint>)]
+    pub home: Option<sync_core::workorder::GeoPoint>,
 }
 
 impl UserRow {
@@ -45,6 +50,7 @@ impl UserRow {
             skills: self.skills(),
             capacity: self.capacity,
             active: self.active != 0,
+            home: None,
         }
     }
 }

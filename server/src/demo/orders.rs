@@ -175,5 +175,6 @@ pub fn intake(wo: &str) -> Option<Intake> {
         required_skills: o.skills.iter().map(|s| (*s).to_owned()).collect(),
         region: o.region.into(),
         attachments: vec![],
+        site: None,
     })
 }

@@ -7,7 +7,7 @@ use sqlx::Row;
 use sync_core::workorder::Role;
 
 use super::service;
-use super::{batch, explain, explain_batch, Explanation};
+use super::{batch, explain_batch_with, explain_with, places, Explanation};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
@@ -16,6 +16,7 @@ use crate::workorders::scope;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/dispatch/auto", web::post().to(auto))
         .route("/v1/workorders/{id}/explain", web::get().to(explain_order));
+    super::route_api::routes(cfg);
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -93,14 +94,17 @@ async fn auto(
     let regions = scope::office_regions(&mut conn, &user, body.region.as_deref()).await?;
     let mut techs = service::technicians(&mut conn, None).await?;
     let jobs = service::pending_jobs(&mut conn, regions.as_deref()).await?;
+    let now = state.clock.now(&mut conn).await?;
+    let ids: Vec<String> = jobs.iter().map(|j| j.id.clone()).collect();
+    let travel = places::travel(&mut conn, &ids, now).await?;
     drop(conn);
-    let (jobs, plan) = tokio::task::spawn_blocking(move || {
-        let plan = explain_batch(&jobs, &mut techs);
-        (jobs, plan)
+    let (jobs, plan, travel) = tokio::task::spawn_blocking(move || {
+        let plan = explain_batch_with(&jobs, &mut techs, &travel);
+        (jobs, plan, travel)
     })
     .await
     .map_err(|e| ApiError::Internal(anyhow::anyhow!("planning the batch: {e}")))?;
-    let report = batch::record(&state, jobs, plan, bounds).await?;
+    let report = batch::record(&state, jobs, plan, travel, bounds).await?;
     tracing::info!(
         by = %user.id,
         considered = report.considered,
@@ -192,7 +196,13 @@ async fn explain_order(
     let techs = service::technicians(&mut conn, Some(&view.intake.region)).await?;
     let refused = crate::db::projection::refused_by(&history);
     let created_at = history.first().map(|e| e.at).unwrap_or(0);
-    let now = explain(&service::job_of(&view, refused, created_at), &techs);
+    let at = state.clock.now(&mut conn).await?;
+    let travel = places::travel_with_sites(&mut conn, service::site_of(&view), at).await?;
+    let now = explain_with(
+        &service::job_of(&view, refused, created_at),
+        &techs,
+        &travel,
+    );
     Ok(HttpResponse::Ok().json(ExplainReport {
         work_order: id,
         status: view.status.as_str().to_owned(),

@@ -24,7 +24,7 @@ use sync_core::workorder::Status;
 use super::api::{BatchDecision, BatchReport};
 use super::chunk::{Checked, Recheck};
 use super::service::{self, Decision};
-use super::{Explanation, Job};
+use super::{Explanation, Job, Travel};
 use crate::db::projection::Ctx;
 use crate::db::Backend;
 use crate::error::ApiError;
@@ -93,6 +93,7 @@ pub async fn record(
     state: &AppState,
     jobs: Vec<Job>,
     plan: Vec<Explanation>,
+    travel: Travel,
     bounds: ChunkBounds,
 ) -> Result<BatchReport, ApiError> {
     let mut report = BatchReport {
@@ -116,6 +117,7 @@ pub async fn record(
             state,
             &mut conn,
             &jobs,
+            &travel,
             &mut queue,
             bounds,
             &mut report,
@@ -148,6 +150,7 @@ async fn chunk(
     state: &AppState,
     conn: &mut AnyConnection,
     jobs: &HashMap<String, Job>,
+    travel: &Travel,
     queue: &mut VecDeque<Explanation>,
     bounds: ChunkBounds,
     report: &mut BatchReport,
@@ -174,7 +177,8 @@ async fn chunk(
     crate::db::docs::lock_rows(&mut tx, &ids)
         .await
         .map_err(ApiError::Internal)?;
-    let mut recheck = Recheck::new(service::technicians(&mut tx, None).await?);
+    let mut recheck =
+        Recheck::with_travel(service::technicians(&mut tx, None).await?, travel.clone());
     let waiting = still_waiting(&mut tx, &ids).await?;
     let prologue = started.elapsed();
     let ctx = state.ctx(now);

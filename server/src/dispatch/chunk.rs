@@ -18,7 +18,7 @@
 
 use std::collections::HashMap;
 
-use super::{eligible, explain, Explanation, Job, Technician};
+use super::{eligible, explain_with, Explanation, Job, Technician, Travel};
 
 /// What a chunk records for one planned decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,11 +36,18 @@ pub struct Recheck {
     technicians: Vec<Technician>,
     by_region: HashMap<String, Vec<usize>>,
     index: HashMap<String, usize>,
+    /// Sites and positions, for the jobs decided again (ranked as the plan was).
+    travel: Travel,
 }
 
 impl Recheck {
     /// Starts from the technicians with their loads as read at the start of the chunk.
     pub fn new(technicians: Vec<Technician>) -> Recheck {
+        Recheck::with_travel(technicians, Travel::default())
+    }
+
+    /// [`Recheck::new`], deciding again with travel as the plan did.
+    pub fn with_travel(technicians: Vec<Technician>, travel: Travel) -> Recheck {
         let mut by_region: HashMap<String, Vec<usize>> = HashMap::new();
         let mut index = HashMap::with_capacity(technicians.len());
         for (i, t) in technicians.iter().enumerate() {
@@ -57,6 +64,7 @@ impl Recheck {
             technicians,
             by_region,
             index,
+            travel,
         }
     }
 
@@ -91,7 +99,7 @@ impl Recheck {
             let chosen = planned.chosen.clone();
             (Checked::Planned(planned), chosen)
         } else {
-            let again = explain(job, self.pool(&job.region));
+            let again = explain_with(job, self.pool(&job.region), &self.travel);
             let chosen = again.chosen.clone();
             (Checked::Redecided(again), chosen)
         };

@@ -6,7 +6,9 @@
 //! every required skill, with open jobs under capacity, and not one who already declined the
 //! job or let its acceptance time out. Eligible technicians are **ranked**
 //! by load against capacity (open / capacity, compared exactly by cross-multiplication), then
-//! by fewer open jobs, then by id, so ties break the same way everywhere. In a **batch**, jobs
+//! by travel distance to the job's site when coordinates are known ([`travel`]: nearer first,
+//! unknown distances after every known one), then by fewer open jobs, then by id, so ties break
+//! the same way everywhere. Without coordinates the ranking is load, open jobs, id, as before. In a **batch**, jobs
 //! are served urgent first, then VIP (priority or customer tier), then normal; within a class by
 //! earliest SLA deadline, then oldest, then id; and every assignment counts against capacity
 //! at once, so a batch never overloads anyone.
@@ -17,13 +19,19 @@
 pub mod api;
 pub mod batch;
 pub mod chunk;
+pub mod places;
+pub mod route;
+pub mod route_api;
 pub mod service;
+pub mod travel;
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use serde::Serialize;
 use sync_core::workorder::{CustomerTier, Priority};
+
+pub use travel::{Km, PositionSource, Travel};
 
 #[cfg(test)]
 mod tests;
@@ -96,6 +104,13 @@ pub struct CandidateOutcome {
     pub excluded: Option<Exclusion>,
     /// Position among the eligible (1 = chosen), when eligible.
     pub rank: Option<usize>,
+    /// Great-circle distance from the technician's best-known position to the job's site,
+    /// in km; absent when either is unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distance_km: Option<Km>,
+    /// Where that position came from: `last_known` (an on-site report today) or `home_base`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<PositionSource>,
 }
 
 /// Why a job went to whom.
@@ -155,14 +170,38 @@ fn eligible(t: &Technician, job: &Job) -> bool {
         && !job.refused.contains(&t.id)
 }
 
-/// Less loaded first: open/capacity compared exactly, then fewer open jobs, then id.
-fn by_load(a: (&str, u32, u32), b: (&str, u32, u32)) -> Ordering {
-    let (a_id, a_open, a_cap) = a;
-    let (b_id, b_open, b_cap) = b;
-    (u64::from(a_open) * u64::from(b_cap))
-        .cmp(&(u64::from(b_open) * u64::from(a_cap)))
-        .then(a_open.cmp(&b_open))
-        .then(a_id.cmp(b_id))
+/// What ranking compares of a candidate.
+#[derive(Debug, Clone, Copy)]
+struct RankKey<'a> {
+    id: &'a str,
+    open: u32,
+    capacity: u32,
+    /// To the job's site; `None` when the site or the technician's position is unknown.
+    distance: Option<Km>,
+}
+
+fn key_of(c: &CandidateOutcome) -> RankKey<'_> {
+    RankKey {
+        id: &c.technician,
+        open: c.open,
+        capacity: c.capacity,
+        distance: c.distance_km,
+    }
+}
+
+/// Less loaded first (open/capacity compared exactly), then nearer (a known distance before
+/// an unknown one), then fewer open jobs, then id.
+fn rank(a: RankKey<'_>, b: RankKey<'_>) -> Ordering {
+    (u64::from(a.open) * u64::from(b.capacity))
+        .cmp(&(u64::from(b.open) * u64::from(a.capacity)))
+        .then(match (a.distance, b.distance) {
+            (Some(x), Some(y)) => x.cmp(&y),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => Ordering::Equal,
+        })
+        .then(a.open.cmp(&b.open))
+        .then(a.id.cmp(b.id))
 }
 
 /// The order jobs are served in.
@@ -179,31 +218,42 @@ fn job_order(a: &Job, b: &Job) -> Ordering {
         .then_with(|| a.id.cmp(&b.id))
 }
 
-/// Every candidate with its exclusion or rank, for one job, given the technicians' loads.
+/// Every candidate with its exclusion or rank, for one job, given the technicians' loads
+/// (ranking by load alone: [`explain_with`] without coordinates).
 pub fn explain<'a>(
     job: &Job,
     technicians: impl IntoIterator<Item = &'a Technician>,
 ) -> Explanation {
+    explain_with(job, technicians, &Travel::default())
+}
+
+/// [`explain`] with travel: each candidate's distance to the job's site, when known, ranks
+/// after load and is shown in km with where the technician's position came from.
+pub fn explain_with<'a>(
+    job: &Job,
+    technicians: impl IntoIterator<Item = &'a Technician>,
+    travel: &Travel,
+) -> Explanation {
+    let site = travel.site(&job.id);
     let mut candidates: Vec<CandidateOutcome> = technicians
         .into_iter()
-        .map(|t| CandidateOutcome {
-            technician: t.id.clone(),
-            open: t.open,
-            capacity: t.capacity,
-            excluded: exclusion(t, job),
-            rank: None,
+        .map(|t| {
+            let leg = travel.leg(&t.id, site);
+            CandidateOutcome {
+                technician: t.id.clone(),
+                open: t.open,
+                capacity: t.capacity,
+                excluded: exclusion(t, job),
+                rank: None,
+                distance_km: leg.map(|l| l.distance),
+                position: leg.map(|l| l.from),
+            }
         })
         .collect();
     let mut eligible: Vec<usize> = (0..candidates.len())
         .filter(|&i| candidates[i].excluded.is_none())
         .collect();
-    eligible.sort_by(|&a, &b| {
-        let (x, y) = (&candidates[a], &candidates[b]);
-        by_load(
-            (&x.technician, x.open, x.capacity),
-            (&y.technician, y.open, y.capacity),
-        )
-    });
+    eligible.sort_by(|&a, &b| rank(key_of(&candidates[a]), key_of(&candidates[b])));
     for (rank, &i) in eligible.iter().enumerate() {
         candidates[i].rank = Some(rank + 1);
     }
@@ -227,6 +277,16 @@ pub fn explain<'a>(
 /// them so far). Gives the same choices as [`assign_batch`] (a property test checks it), at
 /// the cost of listing every candidate; the API records these explanations.
 pub fn explain_batch(jobs: &[Job], technicians: &mut [Technician]) -> Vec<Explanation> {
+    explain_batch_with(jobs, technicians, &Travel::default())
+}
+
+/// [`explain_batch`] with travel (as [`explain_with`]); the same choices as
+/// [`assign_batch_with`] with the same travel.
+pub fn explain_batch_with(
+    jobs: &[Job],
+    technicians: &mut [Technician],
+    travel: &Travel,
+) -> Vec<Explanation> {
     let mut by_region: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, t) in technicians.iter().enumerate() {
         for r in &t.regions {
@@ -247,7 +307,7 @@ pub fn explain_batch(jobs: &[Job], technicians: &mut [Technician]) -> Vec<Explan
     let mut out = Vec::with_capacity(jobs.len());
     for job in order {
         let pool = by_region.get(&job.region).map(Vec::as_slice).unwrap_or(&[]);
-        let e = explain(job, pool.iter().map(|&i| &technicians[i]));
+        let e = explain_with(job, pool.iter().map(|&i| &technicians[i]), travel);
         if let Some(i) = e.chosen.as_ref().and_then(|c| index.get(c)) {
             technicians[*i].open += 1;
         }
@@ -259,6 +319,15 @@ pub fn explain_batch(jobs: &[Job], technicians: &mut [Technician]) -> Vec<Explan
 /// Assigns many jobs at once without overloading anyone. Returns one decision per job, in
 /// the order the jobs were served, and leaves each technician's `open` updated.
 pub fn assign_batch(jobs: &[Job], technicians: &mut [Technician]) -> Vec<Assignment> {
+    assign_batch_with(jobs, technicians, &Travel::default())
+}
+
+/// [`assign_batch`] with travel: at equal load the nearer technician (see [`travel`]).
+pub fn assign_batch_with(
+    jobs: &[Job],
+    technicians: &mut [Technician],
+    travel: &Travel,
+) -> Vec<Assignment> {
     // Index technicians by region so a job looks only at its region's people; for a handful
     // of jobs (an intake decision) building the index costs more than scanning everyone.
     let everyone: Vec<usize> = (0..technicians.len()).collect();
@@ -280,7 +349,8 @@ pub fn assign_batch(jobs: &[Job], technicians: &mut [Technician]) -> Vec<Assignm
     order.sort_by(|a, b| job_order(a, b));
     let mut out = Vec::with_capacity(jobs.len());
     for job in order {
-        let mut best: Option<usize> = None;
+        let site = travel.site(&job.id);
+        let mut best: Option<(usize, Option<Km>)> = None;
         let pool: &[usize] = if by_region.is_empty() && jobs.len() <= 4 {
             &everyone
         } else {
@@ -291,20 +361,32 @@ pub fn assign_batch(jobs: &[Job], technicians: &mut [Technician]) -> Vec<Assignm
             if !eligible(t, job) {
                 continue;
             }
+            let d = travel.leg(&t.id, site).map(|l| l.distance);
             best = match best {
-                Some(b) => {
+                Some((b, bd)) => {
                     let c = &technicians[b];
-                    if by_load((&t.id, t.open, t.capacity), (&c.id, c.open, c.capacity))
-                        == Ordering::Less
-                    {
-                        Some(i)
+                    let this = RankKey {
+                        id: &t.id,
+                        open: t.open,
+                        capacity: t.capacity,
+                        distance: d,
+                    };
+                    let that = RankKey {
+                        id: &c.id,
+                        open: c.open,
+                        capacity: c.capacity,
+                        distance: bd,
+                    };
+                    if rank(this, that) == Ordering::Less {
+                        Some((i, d))
                     } else {
-                        Some(b)
+                        Some((b, bd))
                     }
                 }
-                None => Some(i),
+                None => Some((i, d)),
             };
         }
+        let best = best.map(|(b, _)| b);
         if let Some(b) = best {
             technicians[b].open += 1;
         }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 use sync_core::workorder::{CustomerTier, Event, EventKind, Priority, View};
 
-use super::{explain, Explanation, Job, Technician};
+use super::{explain_with, places, Explanation, Job, Technician};
 use crate::clock::store::{self, NewEscalation, URGENT_UNASSIGNED};
 use crate::db::projection::Ctx;
 use crate::error::ApiError;
@@ -141,6 +141,15 @@ pub fn job_of(view: &View, refused: Vec<String>, created_at: i64) -> Job {
         created_at,
         refused,
     }
+}
+
+/// The site of a loaded work order, keyed for [`places::travel_with_sites`].
+pub fn site_of(view: &View) -> std::collections::HashMap<String, sync_core::workorder::GeoPoint> {
+    view.intake
+        .site
+        .map(|s| (view.id.clone(), s))
+        .into_iter()
+        .collect()
 }
 
 /// Why a job is waiting for dispatch, when it came back on its own: its technician declined
@@ -274,7 +283,8 @@ pub async fn dispatch_loaded(
     let refused = crate::db::projection::refused_by(&history);
     let created_at = history.first().map(|e| e.at).unwrap_or(ctx.now);
     let techs = technicians(conn, Some(&view.intake.region)).await?;
-    let explanation = explain(&job_of(&view, refused, created_at), &techs);
+    let travel = places::travel_with_sites(conn, site_of(&view), ctx.now).await?;
+    let explanation = explain_with(&job_of(&view, refused, created_at), &techs, &travel);
     let decision = record(
         conn,
         &mut doc,

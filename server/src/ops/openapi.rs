@@ -78,6 +78,7 @@ pub const BEARER_JWT: &str = "bearer_jwt";
         crate::workorders::actions::cancel,
         crate::dispatch::api::auto,
         crate::dispatch::api::explain_order,
+        crate::dispatch::route_api::route,
         crate::clock::api::get_clock,
         crate::clock::api::advance_clock,
         crate::clock::api::run_tick,

@@ -153,6 +153,12 @@ async fn write(
         .collect();
     crate::stock::consume::reconcile(tx, &views, &cx.user, cx.now).await?;
     drop(views);
+    // Positions reported with on-site events: each technician's latest, for dispatch.
+    let mut positions = Vec::new();
+    for w in outcomes.iter().filter_map(|o| o.write.as_deref()) {
+        positions.extend(w.projection.positions.iter());
+    }
+    crate::dispatch::places::keep_positions(tx, positions).await?;
     let mut put = Vec::new();
     let mut gone: Vec<String> = forget.to_vec();
     for o in outcomes.iter_mut() {

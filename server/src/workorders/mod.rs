@@ -57,6 +57,8 @@ fn unknown_field(sent: &serde_json::Value, known: &serde_json::Value) -> Option<
         return None;
     };
     sent.iter().find_map(|(key, value)| match known.get(key) {
+        // An optional field sent as `null` is left out when re-serialized (`site`).
+        None if value.is_null() => None,
         None => Some(key.clone()),
         Some(k) => unknown_field(value, k).map(|inner| format!("{key}.{inner}")),
     })
@@ -145,7 +147,9 @@ async fn create(
     let ctx = state.ctx(now);
     let history = wo.history().map_err(internal)?;
     db::docs::insert(&mut tx, &id, wo.doc(), now).await?;
-    db::projection::project(&mut tx, &wo.view().map_err(internal)?, &history, now, &ctx).await?;
+    let created = wo.view().map_err(internal)?;
+    db::projection::project(&mut tx, &created, &history, now, &ctx).await?;
+    dispatch::places::put_site(&mut tx, &id, created.intake.site).await?;
     if auto {
         // Dispatch on intake: the decision is a change of its own, in the same transaction.
         let doc = locked::Locked::load(&mut tx, &id, &state.instance_id)

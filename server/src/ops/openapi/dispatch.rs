@@ -34,6 +34,15 @@ pub struct CandidateOutcome {
     /// Position among the eligible (1 = chosen), when eligible.
     #[schema(minimum = 1)]
     pub rank: Option<u64>,
+    /// Great-circle distance in km from the technician's best-known position to the job's
+    /// site; absent when either is unknown. Ranks after load: at equal load the nearer first,
+    /// unknown distances after every known one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0)]
+    pub distance_km: Option<f64>,
+    /// Where that position came from; absent with the distance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<crate::dispatch::PositionSource>,
 }
 
 /// Why a job went to whom.

@@ -157,6 +157,17 @@ pub struct Product {
     pub purchase_date: String,
 }
 
+/// A point on the Earth (WGS84, degrees). Anything outside the ranges, or not a number, is
+/// refused with a 400 wherever coordinates come in.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GeoPoint {
+    #[schema(minimum = -90, maximum = 90, example = 52.52)]
+    pub lat: f64,
+    #[schema(minimum = -180, maximum = 180, example = 13.405)]
+    pub lon: f64,
+}
+
 /// What intake records, once, when the work order is created. Texts are trimmed and hold at
 /// most 4,000 bytes of UTF-8 (`maxLength` counts characters: multi-byte text reaches the byte
 /// limit sooner); required texts must not be blank.
@@ -178,6 +189,10 @@ pub struct Intake {
     /// Blob addresses (SHA-256, 64 lower-case hex digits) of photos supplied with the request.
     #[schema(value_type = Vec<BlobAddress>)]
     pub attachments: Vec<String>,
+    /// Optional: the site's coordinates, for travel-aware dispatch and routes (absent when
+    /// unknown; work orders without them are dispatched by load alone).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site: Option<GeoPoint>,
 }
 
 /// Who did something, when (device time, ms since the epoch) and through which event.
