@@ -35,6 +35,8 @@ pub use travel::{Km, PositionSource, Travel};
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod travel_tests;
 
 /// A technician as dispatch sees them.
 #[derive(Debug, Clone, PartialEq, Eq)]
