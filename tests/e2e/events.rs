@@ -330,3 +330,57 @@ async fn wait_for_job(dir: &std::path::Path, job: &str) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+tests::on_each_backend! {
+    async fn a_stock_move_reaches_every_office_stream_named_apart_and_the_vans_technician(backend) {
+        let (s, admin) = server(&backend, &[]).await;
+        let r = s
+            .http
+            .put(s.url("/v1/admin/parts/PUMP-1"))
+            .bearer_auth(&admin)
+            .json(&json!({"name": "Drain pump", "price_cents": 4_500}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let disp = s.user_token("disp-n").await;
+        let r = s
+            .post(&disp, "/v1/stock/locations", &json!({"id": "central", "name": "Central"}))
+            .await;
+        assert_eq!(r.status(), 201);
+        // Consoles (sessions without a device) of both regions; tech-a's and tech-b's phones.
+        let mut south = listen(&s.base, &s.user_token("disp-s").await, None).await;
+        let mut boss = listen(&s.base, &admin, None).await;
+        let mut a = listen(&s.base, &device_token(&s, "tech-a", "a-phone").await, None).await;
+        let mut b = listen(&s.base, &device_token(&s, "tech-b", "b-phone").await, None).await;
+        for src in [&mut south, &mut boss, &mut a, &mut b] {
+            settle(src).await;
+        }
+
+        let r = s
+            .post(&disp, "/v1/stock/receipts", &json!({"location": "central", "sku": "PUMP-1", "qty": 3}))
+            .await;
+        assert_eq!(r.status(), 201);
+        let e = expect_sync(&mut south, "a dispatcher of another region: stock is not regional").await;
+        assert_eq!(e.data, r#"{"reason":"changed","work_orders":[],"stock":["central"]}"#);
+        expect_sync(&mut boss, "the admin").await;
+        expect_quiet(&mut a, "tech-a: not its van").await;
+
+        let r = s
+            .post(
+                &disp,
+                "/v1/stock/transfers",
+                &json!({"from": "central", "to": "van:tech-a", "sku": "PUMP-1", "qty": 2}),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+        let e = expect_sync(&mut boss, "the admin, at the issue").await;
+        assert_eq!(
+            e.data,
+            r#"{"reason":"changed","work_orders":[],"stock":["central","van:tech-a"]}"#
+        );
+        let e = expect_sync(&mut a, "tech-a: its van changed").await;
+        assert_eq!(e.data, r#"{"reason":"changed"}"#, "a device's event stays data-free");
+        expect_quiet(&mut b, "tech-b: not its van").await;
+    }
+}

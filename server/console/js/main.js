@@ -1,6 +1,6 @@
 // The console's entry: the session at load, the hash router (#/board, #/technicians,
-// #/wo/<id>, #/queues, #/kpi, #/stock, #/stock/<location>, #/reorder), the header, and the
-// one live stream handed to the view shown.
+// #/wo/<id>, #/queues, #/kpi, #/stock, #/stock/<location>, #/reorder, #/audits,
+// #/audits/<id>), the header, and the one live stream handed to the view shown.
 
 import * as api from "./api.js";
 import * as live from "./live.js";
@@ -13,6 +13,7 @@ import { mountQueues } from "./queues.js";
 import { mountKpi } from "./kpi.js";
 import { mountStock } from "./stock.js";
 import { mountReorder } from "./reorder.js";
+import { mountAudits } from "./audits.js";
 
 const ROUTES = {
   board: { title: "Board", mount: mountBoard },
@@ -22,6 +23,7 @@ const ROUTES = {
   kpi: { title: "KPIs", mount: mountKpi },
   stock: { title: "Stock", mount: mountStock },
   reorder: { title: "Reorder list", mount: mountReorder },
+  audits: { title: "Audits", mount: mountAudits },
 };
 
 const main = document.getElementById("main");
