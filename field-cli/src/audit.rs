@@ -176,11 +176,7 @@ fn draw_text(d: &Value) -> String {
         d["candidate_count"],
         d["seed"],
         d["rate"],
-        if d["new"] == true {
-            " (drawn now)"
-        } else {
-            ""
-        }
+        if d["new"] == true { " (drawn now)" } else { "" }
     )];
     for r in d["regions"].as_array().into_iter().flatten() {
         let chosen: Vec<&str> = r["chosen"]

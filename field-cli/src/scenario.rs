@@ -43,6 +43,9 @@
 //! Spare-part stock: `stock_part`, `stock_warehouse`, `stock_receive`, `stock_issue`,
 //! `stock_count` and `stock_expect` (see `scenario/stock.rs`).
 //!
+//! The quality audit: `audit_draw`, `audit_expect`, `audit_finding`, `audit_verify` and
+//! `audit_close` (see `scenario/audit.rs`).
+//!
 //! The service clock must be manual (`--clock manual`): the runner moves it and keeps every
 //! device's clock on service time (plus the device's `clock_skew`).
 
@@ -60,6 +63,7 @@ use crate::cli::{parse_item, parse_time};
 use crate::device::Device;
 
 mod events;
+mod audit;
 mod spec;
 mod stock;
 
@@ -391,6 +395,7 @@ impl Run<'_> {
             "expect" => self.expect(s).await?,
             "listen" | "wait_event" | "no_event" => self.events_op(s).await?,
             op if op.starts_with("stock_") => self.stock_op(s).await?,
+            op if op.starts_with("audit_") => self.audit_op(s).await?,
             _ => self.device_op(s).await?,
         }
         Ok(())

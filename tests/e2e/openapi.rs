@@ -90,6 +90,17 @@ const ENDPOINTS: &[(&str, &str, Access)] = &[
     ("get", "/v1/stock/reorder", Access::Bearer),
     ("get", "/v1/stock/shortfalls", Access::Bearer),
     ("get", "/v1/stock/moves", Access::Bearer),
+    ("get", "/v1/audits", Access::Bearer),
+    ("get", "/v1/audits/draws", Access::Bearer),
+    ("post", "/v1/audits/draws", Access::Bearer),
+    ("get", "/v1/audits/{id}", Access::Bearer),
+    ("post", "/v1/audits/{id}/findings", Access::Bearer),
+    (
+        "post",
+        "/v1/audits/{id}/findings/{finding}/verify",
+        Access::Bearer,
+    ),
+    ("post", "/v1/audits/{id}/close", Access::Bearer),
 ];
 
 /// The name the document gives the bearer JWT security scheme.

@@ -146,6 +146,8 @@ pub struct Step {
     pub consumed: Option<i64>,
     pub moves: Option<usize>,
     pub shortfalls: Option<usize>,
+    /// The quality audit (`audit_*` ops, scenario/audit.rs).
+    pub audit: Option<super::audit::AuditSpec>,
 }
 
 impl Scenario {

@@ -208,7 +208,9 @@ pub(crate) async fn verify(
     .fetch_optional(&mut *tx)
     .await?;
     let Some(finding) = finding else {
-        return Err(ApiError::NotFound(format!("no finding {fid} in audit {id}")));
+        return Err(ApiError::NotFound(format!(
+            "no finding {fid} in audit {id}"
+        )));
     };
     if finding.result != "fail" {
         return Err(conflict(
@@ -299,14 +301,12 @@ pub(crate) async fn close(
             format!("audit {id} has no findings; record at least one before closing it"),
         ));
     }
-    sqlx::query(
-        "UPDATE audits SET state = 'closed', closed_at = $1, closed_by = $2 WHERE id = $3",
-    )
-    .bind(now)
-    .bind(&user.id)
-    .bind(&id)
-    .execute(&mut *tx)
-    .await?;
+    sqlx::query("UPDATE audits SET state = 'closed', closed_at = $1, closed_by = $2 WHERE id = $3")
+        .bind(now)
+        .bind(&user.id)
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
     let failed = findings.iter().filter(|f| f.result == "fail").count();
     let detail = match failed {
         0 => format!("passed: {} finding(s), none failed", findings.len()),

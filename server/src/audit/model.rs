@@ -167,7 +167,9 @@ impl NewFinding {
             action
                 .as_ref()
                 .ok_or_else(|| missing("corrective_action", why))?;
-            let deadline = self.deadline_at.ok_or_else(|| missing("deadline_at", why))?;
+            let deadline = self
+                .deadline_at
+                .ok_or_else(|| missing("deadline_at", why))?;
             if deadline <= now {
                 return Err(ApiError::bad(
                     "deadline_past",
@@ -255,8 +257,13 @@ mod tests {
         assert_eq!(ok.standard, "signature matches the work");
         assert_eq!(ok.deadline_at, Some(2_000));
         for (field, strip) in [
-            ("problem", (|f: &mut NewFinding| f.problem = None) as fn(&mut NewFinding)),
-            ("responsible_team", |f| f.responsible_team = Some("  ".into())),
+            (
+                "problem",
+                (|f: &mut NewFinding| f.problem = None) as fn(&mut NewFinding),
+            ),
+            ("responsible_team", |f| {
+                f.responsible_team = Some("  ".into())
+            }),
             ("corrective_action", |f| f.corrective_action = None),
             ("deadline_at", |f| f.deadline_at = None),
         ] {
@@ -287,7 +294,10 @@ mod tests {
             ..pass
         };
         let (code, msg) = code_and_message(blank.check(1_000).unwrap_err());
-        assert_eq!((code.as_str(), msg.contains("`standard`")), ("missing_field", true));
+        assert_eq!(
+            (code.as_str(), msg.contains("`standard`")),
+            ("missing_field", true)
+        );
         let with_action = NewFinding {
             result: Outcome::Pass,
             ..fail()

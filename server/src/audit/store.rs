@@ -112,12 +112,11 @@ pub async fn draw(
     else {
         return Ok(None);
     };
-    let chosen: Vec<(String, String)> = sqlx::query_as(
-        "SELECT region, wo_id FROM audits WHERE day = $1 ORDER BY region, wo_id",
-    )
-    .bind(day)
-    .fetch_all(&mut *conn)
-    .await?;
+    let chosen: Vec<(String, String)> =
+        sqlx::query_as("SELECT region, wo_id FROM audits WHERE day = $1 ORDER BY region, wo_id")
+            .bind(day)
+            .fetch_all(&mut *conn)
+            .await?;
     let mut out = Vec::new();
     for g in sqlx::query(
         "SELECT region, candidates FROM audit_draw_regions WHERE day = $1 ORDER BY region",
