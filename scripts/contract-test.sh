@@ -140,6 +140,13 @@ include-path = ["/v1/sync", "/v1/blobs/{hash}"]
 include-method = ["POST", "PUT"]
 checks.positive_data_acceptance.enabled = false
 
+# An Upload-Length above the documented 20 MiB maximum is refused with 413 Content Too Large,
+# the status HTTP defines for it, before any byte is read.
+[[operations]]
+include-path = "/v1/blobs/{hash}/uploads"
+include-method = "POST"
+checks.negative_data_rejection.expected-statuses = [400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 428, 429]
+
 [[operations]]
 include-path = ["/v1/kpi", "/v1/kpi/daily"]
 checks.positive_data_acceptance.enabled = false

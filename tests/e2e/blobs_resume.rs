@@ -126,6 +126,12 @@ pub(crate) async fn cut_at_half_and_resume(a: &TestServer, b: &TestServer) {
     assert_eq!(r.headers()["upload-offset"], half.to_string().as_str());
     assert_eq!(code(r).await, (409, "offset_mismatch".into()));
 
+    // A PATCH without bytes changes nothing and answers the offset (as in tus).
+    let r = patch(b, &tech, &hash, &id, half, Vec::new()).await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(r.headers()["upload-offset"], half.to_string().as_str());
+    assert_eq!(offset(b, &tech, &hash, &id).await, Some(half as u64));
+
     // The rest, through the other instance: stored, and the hash is right.
     let r = patch(b, &tech, &hash, &id, half, photo[half..].to_vec()).await;
     assert_eq!(r.status(), 201);

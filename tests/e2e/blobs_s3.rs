@@ -1,10 +1,13 @@
-//! The `s3://` blob store against a real S3-compatible server started by the test: moto's
-//! server (`pip install 'moto[server]'`; `.ci/run` installs it). Garage, the first choice,
+//! The `s3://` blob store against a real S3 server started by the test: `s3s-fs`, the
+//! file-system backend of the s3s S3 service (crates.io; `.ci/run` runs
+//! `cargo install s3s-fs --features binary` when it is missing, about 3 minutes). It speaks the
+//! S3 REST protocol and checks every request's SigV4 signature against its one key pair, so the
+//! store's requests are signed and checked as on a real object store. Garage, the first choice,
 //! takes far longer to build than the CI budget allows (see README.md, "Blob stores").
-//! Without `moto_server` on PATH the test says so and passes as skipped, except under
-//! `CI=true`, where it fails.
+//! Without `s3s-fs` on PATH the test says so and passes as skipped, except under `CI=true`,
+//! where it fails.
 
-use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -14,9 +17,13 @@ use crate::blobs_resume::{cut_at_half_and_resume, the_device_resumes};
 use crate::blobs_shared::one_photo_two_instances;
 use crate::BIN;
 
-/// A moto S3 server on a free local port, stopped on drop.
+const ACCESS_KEY: &str = "fieldsync-test-key";
+const SECRET_KEY: &str = "fieldsync-test-secret";
+
+/// An s3s-fs server on a free local port over a fresh directory, stopped on drop.
 pub(crate) struct S3Server {
     child: Child,
+    root: tempfile::TempDir,
     pub endpoint: String,
 }
 
@@ -28,51 +35,57 @@ impl Drop for S3Server {
 }
 
 impl S3Server {
-    /// `None` (after saying why) when `moto_server` is not installed and CI is not set.
+    /// `None` (after saying why) when `s3s-fs` is not installed and CI is not set.
     pub(crate) async fn start() -> Option<S3Server> {
-        let spawned = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", "0"])
+        let root = tempfile::tempdir().unwrap();
+        // A port the kernel hands out, released for s3s-fs to bind at once.
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let spawned = Command::new("s3s-fs")
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
+            .arg(root.path())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stderr(Stdio::null())
             .spawn();
-        let mut child = match spawned {
+        let child = match spawned {
             Ok(c) => c,
             Err(e) => {
                 assert!(
                     std::env::var("CI").as_deref() != Ok("true"),
-                    "moto_server is needed for the S3 store tests under CI=true: {e}"
+                    "s3s-fs is needed for the S3 store tests under CI=true: {e}"
                 );
-                eprintln!("skipped: moto_server not found ({e}); pip install 'moto[server]'");
+                eprintln!(
+                    "skipped: s3s-fs not found ({e}); cargo install s3s-fs@0.14.1 --features binary"
+                );
                 return None;
             }
         };
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(at) = line.find("Running on http://") {
-                    let _ = tx.send(line[at + "Running on ".len()..].trim().to_owned());
-                }
+        let mut server = S3Server {
+            child,
+            root,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        for _ in 0..300 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return Some(server);
             }
-        });
-        let endpoint = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("moto_server announced its address");
-        Some(S3Server { child, endpoint })
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!("s3s-fs exited at start: {status}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("s3s-fs did not listen on port {port} within 15 s");
     }
 
-    /// Creates a bucket (moto accepts unsigned requests).
-    pub(crate) async fn bucket(&self, name: &str) {
-        let r = reqwest::Client::new()
-            .put(format!("{}/{name}", self.endpoint))
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            r.status().is_success(),
-            "creating bucket {name}: {}",
-            r.status()
-        );
+    /// Creates a bucket: s3s-fs keeps each bucket as a directory under its root.
+    pub(crate) fn bucket(&self, name: &str) {
+        std::fs::create_dir(self.root.path().join(name)).unwrap();
     }
 
     /// The environment that points a server at `bucket` here.
@@ -81,8 +94,8 @@ impl S3Server {
             ("FIELDSYNC_BLOB_STORE", format!("s3://{bucket}/fieldsync")),
             ("FIELDSYNC_S3_ENDPOINT", self.endpoint.clone()),
             ("FIELDSYNC_S3_REGION", "us-east-1".into()),
-            ("FIELDSYNC_S3_ACCESS_KEY_ID", "test-key".into()),
-            ("FIELDSYNC_S3_SECRET_ACCESS_KEY", "test-secret".into()),
+            ("FIELDSYNC_S3_ACCESS_KEY_ID", ACCESS_KEY.into()),
+            ("FIELDSYNC_S3_SECRET_ACCESS_KEY", SECRET_KEY.into()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
@@ -93,7 +106,7 @@ impl S3Server {
 tests::on_postgres! {
     async fn two_instances_share_blobs_on_an_s3_store(backend) {
         let Some(s3) = S3Server::start().await else { return };
-        s3.bucket("photos").await;
+        s3.bucket("photos");
         let env = s3.env("photos");
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let a = TestServer::start_with_env(BIN, &backend, &env).await;

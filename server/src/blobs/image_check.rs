@@ -21,15 +21,20 @@
 //! panicked on crafted files before, and a panic is reported as a corrupt image.
 
 use std::fmt;
-use std::io::Cursor;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Cursor, Seek};
 use std::panic::{catch_unwind, UnwindSafe};
+use std::path::Path;
 
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, RgbaImage};
 use sha2::{Digest, Sha256};
 
+mod source;
 #[cfg(test)]
 mod tests;
+
+use source::{ByteSource, PagedFile};
 
 /// Largest accepted upload, in bytes (20 MiB): a full-resolution phone photo is 3-12 MiB.
 pub const DEFAULT_MAX_BYTES: usize = 20 * 1024 * 1024;
@@ -242,20 +247,7 @@ pub fn check_image(
     bytes: &[u8],
     limits: &ImageLimits,
 ) -> Result<CheckedImage, ImageError> {
-    if !is_sha256_hex(expected_sha256) {
-        return Err(ImageError::BadHash {
-            got: expected_sha256
-                .chars()
-                .take(MAX_ECHOED_HASH_CHARS)
-                .collect(),
-        });
-    }
-    if bytes.len() > limits.max_bytes {
-        return Err(ImageError::TooLarge {
-            max: limits.max_bytes,
-            got: bytes.len(),
-        });
-    }
+    check_address_and_size(expected_sha256, bytes.len(), limits)?;
     let actual = sha256_hex(bytes);
     if actual != expected_sha256 {
         return Err(ImageError::HashMismatch {
@@ -265,7 +257,76 @@ pub fn check_image(
     }
     let format = sniff(bytes)?;
     let budget = limits.decode_budget();
-    guarded(|| inspect(bytes, format, limits, budget))
+    guarded(|| inspect(&mut &*bytes, Cursor::new(bytes), format, limits, budget))
+}
+
+/// [`check_image`] for an upload staged in a file whose SHA-256 was computed while it arrived
+/// (`staged_sha256`): the same checks in the same order, reading the file through a bounded
+/// buffer instead of holding it whole. The byte-level checks (format, PNG header, JPEG markers
+/// and end-of-image) page through it 64 KiB at a time; the PNG and WebP decoders stream from
+/// it; the JPEG decoder (zune-jpeg, through `image`) reads its input whole, so a JPEG's bytes
+/// are in memory while it decodes, beside its pixels.
+pub fn check_staged_image(
+    expected_sha256: &str,
+    path: &Path,
+    staged_sha256: &str,
+    limits: &ImageLimits,
+) -> Result<CheckedImage, ImageError> {
+    check_address(expected_sha256)?;
+    if staged_sha256 != expected_sha256 {
+        return Err(ImageError::HashMismatch {
+            expected: expected_sha256.to_owned(),
+            actual: staged_sha256.to_owned(),
+        });
+    }
+    let io_error = |e: std::io::Error| ImageError::Thumbnail {
+        reason: format!("reading the staged upload: {e}"),
+    };
+    let file = File::open(path).map_err(io_error)?;
+    let len = file.metadata().map_err(io_error)?.len();
+    check_size(usize::try_from(len).unwrap_or(usize::MAX), limits)?;
+    // Opened twice: a cloned handle would share the file offset with the decoder's reader.
+    let mut paged = PagedFile::new(File::open(path).map_err(io_error)?, len);
+    let magic = paged.prefix(MAGIC_BYTES);
+    let format = sniff(&magic)?;
+    let budget = limits.decode_budget();
+    let decoder_input = BufReader::new(file);
+    guarded(move || inspect(&mut paged, decoder_input, format, limits, budget))
+}
+
+/// Bytes enough for every signature `image::guess_format` knows.
+const MAGIC_BYTES: usize = 32;
+
+/// Step 1 up to the hash: the address's syntax and the size.
+fn check_address_and_size(
+    expected_sha256: &str,
+    len: usize,
+    limits: &ImageLimits,
+) -> Result<(), ImageError> {
+    check_address(expected_sha256)?;
+    check_size(len, limits)
+}
+
+fn check_address(expected_sha256: &str) -> Result<(), ImageError> {
+    if is_sha256_hex(expected_sha256) {
+        return Ok(());
+    }
+    Err(ImageError::BadHash {
+        got: expected_sha256
+            .chars()
+            .take(MAX_ECHOED_HASH_CHARS)
+            .collect(),
+    })
+}
+
+fn check_size(len: usize, limits: &ImageLimits) -> Result<(), ImageError> {
+    if len > limits.max_bytes {
+        return Err(ImageError::TooLarge {
+            max: limits.max_bytes,
+            got: len,
+        });
+    }
+    Ok(())
 }
 
 fn is_sha256_hex(s: &str) -> bool {
@@ -293,8 +354,9 @@ fn guarded<T>(f: impl FnOnce() -> Result<T, ImageError> + UnwindSafe) -> Result<
 }
 
 /// Steps 3 and 4: dimensions from the header, the decode under limits, the thumbnail.
-fn inspect(
-    bytes: &[u8],
+fn inspect<S: ByteSource, R: BufRead + Seek>(
+    bytes: &mut S,
+    input: R,
     format: ImageFormat,
     limits: &ImageLimits,
     budget: u64,
@@ -327,7 +389,7 @@ fn inspect(
     };
 
     // Reading the header creates the decoder; nothing image-sized is allocated yet.
-    let mut reader = image::ImageReader::with_format(Cursor::new(bytes), format.to_image_crate());
+    let mut reader = image::ImageReader::with_format(input, format.to_image_crate());
     reader.limits(decode_limits(budget, None));
     let mut decoder = reader.into_decoder().map_err(decode_error)?;
     let (width, height) = decoder.dimensions();
@@ -390,7 +452,7 @@ fn inspect(
 /// - the thumbnail flattens an image with transparency through an RGBA copy unless it is 8-bit
 ///   RGBA already: 4 bytes a pixel.
 fn scratch_bytes(
-    bytes: &[u8],
+    bytes: &mut impl ByteSource,
     format: ImageFormat,
     color: image::ColorType,
     width: u32,
@@ -445,14 +507,11 @@ fn check_dimensions(
 
 /// Width and height from a PNG's IHDR, which the format requires to be the first chunk
 /// (8-byte signature, 4-byte length, "IHDR", then width and height as big-endian u32).
-fn png_header_dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
-    if bytes.get(12..16)? != b"IHDR" {
+fn png_header_dimensions(bytes: &mut impl ByteSource) -> Option<(u32, u32)> {
+    if [12, 13, 14, 15].map(|at| bytes.byte(at)) != [b'I', b'H', b'D', b'R'].map(Some) {
         return None;
     }
-    let be_u32 = |at: usize| -> Option<u32> {
-        Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
-    };
-    Some((be_u32(16)?, be_u32(20)?))
+    Some((bytes.be_u32(16)?, bytes.be_u32(20)?))
 }
 
 /// JPEG start-of-scan marker.
@@ -468,16 +527,12 @@ const END_OF_IMAGE: u8 = 0xD9;
 /// thumbnail, which has its own markers inside the APP1 segment), then looks for FF D9, which
 /// cannot occur inside entropy-coded data (an FF byte there is always followed by 00 or a
 /// restart marker). Data after the end-of-image marker (some phones append more) is allowed.
-fn jpeg_is_complete(bytes: &[u8]) -> bool {
+fn jpeg_is_complete(bytes: &mut impl ByteSource) -> bool {
     let mut pos = 2; // past the start-of-image marker
     loop {
         match next_jpeg_marker(bytes, &mut pos) {
             None | Some(END_OF_IMAGE) => return false,
-            Some(START_OF_SCAN) => {
-                return bytes
-                    .get(pos..)
-                    .is_some_and(|scan| scan.windows(2).any(|w| w == [0xFF, END_OF_IMAGE]));
-            }
+            Some(START_OF_SCAN) => return bytes.find_pair(pos, [0xFF, END_OF_IMAGE]).is_some(),
             // Not a marker (a stuffed zero) or a marker without a length: nothing to skip.
             Some(0x00 | 0x01 | 0xD0..=0xD7) => {}
             Some(_) => {
@@ -491,13 +546,13 @@ fn jpeg_is_complete(bytes: &[u8]) -> bool {
 
 /// The number of components of a progressive JPEG frame (SOF2, SOF6, SOF10, SOF14); `None`
 /// for a sequential one, or when no frame header comes before the first scan.
-fn jpeg_progressive_components(bytes: &[u8]) -> Option<u8> {
+fn jpeg_progressive_components(bytes: &mut impl ByteSource) -> Option<u8> {
     let mut pos = 2;
     loop {
         match next_jpeg_marker(bytes, &mut pos)? {
             START_OF_SCAN | END_OF_IMAGE => return None,
             // Length (2), precision (1), height (2), width (2), then the component count.
-            0xC2 | 0xC6 | 0xCA | 0xCE => return bytes.get(pos + 7).copied(),
+            0xC2 | 0xC6 | 0xCA | 0xCE => return bytes.byte(pos + 7),
             0xC0 | 0xC1 | 0xC3 | 0xC5 | 0xC7 | 0xC9 | 0xCB | 0xCD | 0xCF => return None,
             0x00 | 0x01 | 0xD0..=0xD7 => {}
             _ => {
@@ -511,23 +566,23 @@ fn jpeg_progressive_components(bytes: &[u8]) -> Option<u8> {
 
 /// The next marker at or after `*pos`, stepping over stray bytes and fill bytes (runs of FF)
 /// as libjpeg does; `*pos` is left just past it.
-fn next_jpeg_marker(bytes: &[u8], pos: &mut usize) -> Option<u8> {
-    *pos += bytes.get(*pos..)?.iter().position(|&b| b == 0xFF)?;
-    while bytes.get(*pos + 1) == Some(&0xFF) {
+fn next_jpeg_marker(bytes: &mut impl ByteSource, pos: &mut usize) -> Option<u8> {
+    *pos = bytes.find(*pos, 0xFF)?;
+    while bytes.byte(*pos + 1) == Some(0xFF) {
         *pos += 1;
     }
-    let marker = *bytes.get(*pos + 1)?;
+    let marker = bytes.byte(*pos + 1)?;
     *pos += 2;
     Some(marker)
 }
 
 /// Moves `*pos` past the length-prefixed segment that starts there; false when the length is
 /// cut off or less than its own two bytes.
-fn skip_jpeg_segment(bytes: &[u8], pos: &mut usize) -> bool {
-    let Some(length) = bytes.get(*pos..*pos + 2) else {
+fn skip_jpeg_segment(bytes: &mut impl ByteSource, pos: &mut usize) -> bool {
+    let (Some(high), Some(low)) = (bytes.byte(*pos), bytes.byte(*pos + 1)) else {
         return false;
     };
-    let length = usize::from(u16::from_be_bytes([length[0], length[1]]));
+    let length = usize::from(u16::from_be_bytes([high, low]));
     if length < 2 {
         return false;
     }

@@ -301,8 +301,9 @@ pub async fn upload_status(
         ("id" = String, Path, description = "The upload's id."),
         ("upload-offset" = u64, Header, description = "Where this body starts: the upload's current offset."),
     ),
-    request_body(description = "The next bytes of the blob (any number, up to the rest).",
-        content((crate::ops::openapi::ImageBytes = "application/octet-stream"))),
+    request_body(description = "The next bytes of the blob (any number, up to the rest; none \
+        changes nothing and answers the offset, as in tus).",
+        content((Option<crate::ops::openapi::ImageBytes> = "application/octet-stream"))),
     security(("bearer_jwt" = [])),
     responses(
         (status = 201, description = "That was the last byte: the blob is validated and stored.", body = BlobInfo),

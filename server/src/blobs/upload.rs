@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use sync_core::ids::BlobHash;
 use tokio::io::AsyncWriteExt;
 
-use super::image_check::{check_image, ImageError, ImageLimits};
+use super::image_check::{check_staged_image, ImageError, ImageLimits};
 use super::store::{original_key, thumbnail_key};
 use super::BlobInfo;
 use crate::auth::AuthUser;
@@ -166,15 +166,13 @@ pub async fn finish(
         .acquire_owned()
         .await
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?;
-    let (path, h) = (staged.path.clone(), hash.clone());
-    // The decode needs the whole image; reading it here, under one of the few image permits,
-    // bounds that memory by the permits, not by the number of uploads in flight.
+    let (path, h, sha256) = (staged.path.clone(), hash.clone(), staged.sha256.clone());
+    // The check pages through the staged file and the decoder streams from it; what it holds is
+    // the pixels, under one of the few image permits: bounded by the permits, not by the number
+    // of uploads in flight.
     let checked = tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        let bytes = std::fs::read(&path).map_err(|e| ImageError::Thumbnail {
-            reason: format!("reading the staged upload: {e}"),
-        })?;
-        check_image(h.as_str(), &bytes, &ImageLimits::default())
+        check_staged_image(h.as_str(), &path, &sha256, &ImageLimits::default())
     })
     .await
     .map_err(|e| ApiError::Internal(anyhow::anyhow!("image task: {e}")))?

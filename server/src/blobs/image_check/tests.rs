@@ -42,9 +42,19 @@ fn webp(width: u32, height: u32) -> Vec<u8> {
     encode(&photo(width, height), image::ImageFormat::WebP)
 }
 
-/// Checks `bytes` under their own (correct) hash.
+/// Checks `bytes` under their own (correct) hash, in memory and staged in a file as an upload
+/// is: both must give the same answer, so every test below covers both.
 fn check(bytes: &[u8], limits: &ImageLimits) -> Result<CheckedImage, ImageError> {
-    check_image(&sha256_hex(bytes), bytes, limits)
+    let hash = sha256_hex(bytes);
+    let in_memory = check_image(&hash, bytes, limits);
+    let mut staged = tempfile::NamedTempFile::new().unwrap();
+    std::io::Write::write_all(&mut staged, bytes).unwrap();
+    let from_file = check_staged_image(&hash, staged.path(), &hash, limits);
+    assert_eq!(
+        in_memory, from_file,
+        "the staged check differs from the in-memory one"
+    );
+    in_memory
 }
 
 fn check_default(bytes: &[u8]) -> Result<CheckedImage, ImageError> {
@@ -336,10 +346,18 @@ fn a_body_that_does_not_hash_to_the_url_is_refused() {
     assert_eq!(
         error,
         ImageError::HashMismatch {
-            expected: wrong,
+            expected: wrong.clone(),
             actual: sha256_hex(&bytes),
         }
     );
+    // Staged, the hash computed while the body arrived is compared, and the file never read.
+    let staged = check_staged_image(
+        &wrong,
+        std::path::Path::new("/nonexistent/never-read"),
+        &sha256_hex(&bytes),
+        &ImageLimits::default(),
+    );
+    assert_eq!(staged, Err(error));
 }
 
 #[test]
@@ -537,7 +555,14 @@ fn an_image_over_the_memory_budget_is_refused_as_too_many_pixels() {
         &DynamicImage::ImageRgba8(RgbaImage::new(10, 10)),
         image::ImageFormat::Png,
     );
-    let error = inspect(&bytes, ImageFormat::Png, &ImageLimits::default(), 300).unwrap_err();
+    let error = inspect(
+        &mut &bytes[..],
+        Cursor::new(&bytes[..]),
+        ImageFormat::Png,
+        &ImageLimits::default(),
+        300,
+    )
+    .unwrap_err();
     assert_eq!(error, ImageError::OverMemoryBudget { budget: 300 });
     assert_eq!((error.code(), error.status()), ("too_many_pixels", 422));
 }
@@ -548,19 +573,25 @@ fn decoder_scratch_and_the_flattening_copy_come_out_of_the_budget() {
     // A lossless WebP decodes through a scratch RGBA copy; transparency other than 8-bit
     // RGBA is flattened through one.
     assert_eq!(
-        scratch_bytes(&[], ImageFormat::Webp, ColorType::Rgb8, 10, 10),
+        scratch_bytes(&mut &[][..], ImageFormat::Webp, ColorType::Rgb8, 10, 10),
         400
     );
     assert_eq!(
-        scratch_bytes(&[], ImageFormat::Png, ColorType::La8, 10, 10),
+        scratch_bytes(&mut &[][..], ImageFormat::Png, ColorType::La8, 10, 10),
         400
     );
     assert_eq!(
-        scratch_bytes(&[], ImageFormat::Png, ColorType::Rgba8, 10, 10),
+        scratch_bytes(&mut &[][..], ImageFormat::Png, ColorType::Rgba8, 10, 10),
         0
     );
     assert_eq!(
-        scratch_bytes(&jpeg(10, 10), ImageFormat::Jpeg, ColorType::Rgb8, 10, 10),
+        scratch_bytes(
+            &mut &jpeg(10, 10)[..],
+            ImageFormat::Jpeg,
+            ColorType::Rgb8,
+            10,
+            10
+        ),
         0
     );
     // So a 20 x 20 lossless WebP (1,200 bytes decoded, 1,600 of scratch) fits 3,000 bytes
@@ -569,8 +600,22 @@ fn decoder_scratch_and_the_flattening_copy_come_out_of_the_budget() {
         &DynamicImage::ImageRgb8(image::RgbImage::new(20, 20)),
         image::ImageFormat::WebP,
     );
-    assert!(inspect(&bytes, ImageFormat::Webp, &ImageLimits::default(), 3_000).is_ok());
-    let error = inspect(&bytes, ImageFormat::Webp, &ImageLimits::default(), 2_000).unwrap_err();
+    assert!(inspect(
+        &mut &bytes[..],
+        Cursor::new(&bytes[..]),
+        ImageFormat::Webp,
+        &ImageLimits::default(),
+        3_000
+    )
+    .is_ok());
+    let error = inspect(
+        &mut &bytes[..],
+        Cursor::new(&bytes[..]),
+        ImageFormat::Webp,
+        &ImageLimits::default(),
+        2_000,
+    )
+    .unwrap_err();
     assert_eq!(error, ImageError::OverMemoryBudget { budget: 2_000 });
 }
 
@@ -579,13 +624,23 @@ fn a_progressive_jpeg_reserves_its_coefficients() {
     let mut bytes = Vec::new();
     let mut encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 80);
     encoder.encode_image(&photo(16, 16).to_rgb8()).unwrap();
-    assert_eq!(jpeg_progressive_components(&bytes), None, "baseline");
+    assert_eq!(
+        jpeg_progressive_components(&mut &bytes[..]),
+        None,
+        "baseline"
+    );
     // The same frame marked progressive (SOF2): 3 components at 2 bytes a sample.
     let sof0 = bytes.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
     bytes[sof0 + 1] = 0xC2;
-    assert_eq!(jpeg_progressive_components(&bytes), Some(3));
+    assert_eq!(jpeg_progressive_components(&mut &bytes[..]), Some(3));
     assert_eq!(
-        scratch_bytes(&bytes, ImageFormat::Jpeg, image::ColorType::Rgb8, 10, 10),
+        scratch_bytes(
+            &mut &bytes[..],
+            ImageFormat::Jpeg,
+            image::ColorType::Rgb8,
+            10,
+            10
+        ),
         600
     );
 }
@@ -714,7 +769,7 @@ fn fitting_keeps_the_shape_and_never_enlarges() {
 #[test]
 fn jpeg_completeness_is_judged_on_the_primary_image() {
     let bytes = jpeg(32, 32);
-    assert!(jpeg_is_complete(&bytes));
+    assert!(jpeg_is_complete(&mut &bytes[..]));
     // An EXIF block holding FF D9 (as an embedded thumbnail would) does not make a cut file whole.
     let cut = &bytes[..bytes.len() - 10];
     let exif_with_eoi = {
@@ -723,9 +778,11 @@ fn jpeg_completeness_is_judged_on_the_primary_image() {
         out.extend_from_slice(&cut[2..]);
         out
     };
-    assert!(!jpeg_is_complete(&exif_with_eoi));
-    assert!(!jpeg_is_complete(&[0xFF, 0xD8]));
-    assert!(!jpeg_is_complete(&[0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x00]));
+    assert!(!jpeg_is_complete(&mut &exif_with_eoi[..]));
+    assert!(!jpeg_is_complete(&mut &[0xFF, 0xD8][..]));
+    assert!(!jpeg_is_complete(
+        &mut &[0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x00][..]
+    ));
 }
 
 // ---- properties -------------------------------------------------------------------------------
