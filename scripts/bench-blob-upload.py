@@ -37,6 +37,31 @@ def vm(pid: int, field: str) -> int:
     return -1
 
 
+class RssPeak:
+    """The highest VmRSS seen, sampling /proc every millisecond in a thread. VmHWM alone can
+    miss a peak: mimalloc gives pages back with madvise, which does not update the kernel's
+    high-water mark the way munmap does."""
+
+    def __init__(self, pid: int):
+        self.pid, self.peak, self.running = pid, 0, True
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while self.running:
+            self.peak = max(self.peak, vm(self.pid, "VmRSS"))
+            time.sleep(0.001)
+
+    def take(self) -> int:
+        """The peak since the last take, then starts over from the current RSS."""
+        peak, self.peak = self.peak, vm(self.pid, "VmRSS")
+        return peak
+
+    def stop(self):
+        self.running = False
+        self.thread.join()
+
+
 class Server:
     def __init__(self, args):
         self.dir = tempfile.mkdtemp(prefix="fieldsync-blobbench-")
@@ -96,14 +121,19 @@ def main():
     s = Server(args)
     try:
         pid = s.proc.pid
-        print(f"server {args.bin}, store {args.blob_store or 'file:'}: VmHWM at start {vm(pid, 'VmHWM')} MiB")
+        peak = RssPeak(pid)
+        print(f"server {args.bin}, store {args.blob_store or 'file:'}: VmHWM at start {vm(pid, 'VmHWM')} MiB, "
+              f"VmRSS {vm(pid, 'VmRSS')} MiB")
+        peak.take()
         t = time.time(); put(s, photos[0]); one = time.time() - t
-        print(f"one 20 MB PUT: {one:.2f} s, VmHWM {vm(pid, 'VmHWM')} MiB, VmRSS after {vm(pid, 'VmRSS')} MiB")
+        print(f"one 20 MB PUT: {one:.2f} s, peak VmRSS {peak.take()} MiB, VmHWM {vm(pid, 'VmHWM')} MiB, "
+              f"VmRSS after {vm(pid, 'VmRSS')} MiB")
         threads = [threading.Thread(target=put, args=(s, p)) for p in photos[1:5]]
         t = time.time()
         for th in threads: th.start()
         for th in threads: th.join()
-        print(f"four 20 MB PUTs at once: {time.time() - t:.2f} s, VmHWM {vm(pid, 'VmHWM')} MiB")
+        print(f"four 20 MB PUTs at once: {time.time() - t:.2f} s, peak VmRSS {peak.take()} MiB, "
+              f"VmHWM {vm(pid, 'VmHWM')} MiB")
 
         photo = photos[5]
         h = hashlib.sha256(photo).hexdigest()
@@ -127,7 +157,8 @@ def main():
         t = time.time(); put(s, photos[6]); t_put = time.time() - t
         print(f"resumable: first half then cut {t_half:.2f} s; resumed from byte {offset:,}, rest {t_rest:.2f} s "
               f"(total {t_half + t_rest:.2f} s, 3 extra requests, 0 bytes sent twice) vs one PUT of the same size {t_put:.2f} s")
-        print(f"VmHWM at the end {vm(pid, 'VmHWM')} MiB")
+        print(f"resumable and PUT: peak VmRSS {peak.take()} MiB; VmHWM at the end {vm(pid, 'VmHWM')} MiB")
+        peak.stop()
     finally:
         s.stop()
 
