@@ -123,7 +123,8 @@ say "fixtures: 2 users, 3 work orders, dispatched, a tick 2 days on"
 # --- schemathesis. The checks are chosen here, not with --checks, so that the operations
 # below can turn one off. positive_data_acceptance is off where validity depends on more than
 # a JSON schema states: bytes that must hash to the URL's address and decode as an image, a
-# CBOR sync message, and a date range whose `to` must follow `from` within 366 days.
+# CBOR sync message, a date range whose `to` must follow `from` within 366 days, and a calendar
+# day (YYYY-MM-DD matches 0979-91-51; the server refuses it with 400).
 cat >"$WORK/schemathesis.toml" <<'EOF'
 [checks]
 enabled = false
@@ -148,7 +149,8 @@ include-method = "POST"
 checks.negative_data_rejection.expected-statuses = [400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 428, 429]
 
 [[operations]]
-include-path = ["/v1/kpi", "/v1/kpi/daily"]
+include-path = ["/v1/kpi", "/v1/kpi/daily", "/v1/kpi/trends", "/v1/audits", "/v1/audits/draws", "/v1/technicians/{id}/route"]
+include-method = "GET"
 checks.positive_data_acceptance.enabled = false
 
 # The event stream's 200 is documented as text/event-stream with a string schema, which
