@@ -83,8 +83,13 @@ pub enum Command {
     },
     /// On the way to the customer.
     EnRoute { job: String },
-    /// Arrived at the customer.
-    OnSite { job: String },
+    /// Arrived at the customer (optionally where: dispatch then knows where you are).
+    #[command(after_help = "Example: field-cli on-site WO-123 --lat 52.52 --lon 13.405")]
+    OnSite {
+        job: String,
+        #[command(flatten)]
+        at: crate::route::SiteArgs,
+    },
     /// Record the cause of the fault and at least one proposed solution.
     #[command(
         after_help = "Example: field-cli diagnose WO-123 \"pump blocked\" --solution \"clean the pump\""
@@ -195,8 +200,11 @@ pub enum Command {
         #[arg(long)]
         reason: Option<String>,
     },
-    /// Why a job went to whom: every candidate's rank or reason for exclusion.
+    /// Why a job went to whom: every candidate's rank or reason for exclusion, and distance.
+    #[command(after_help = "Example: field-cli explain WO-123 --json")]
     Explain { job: String },
+    /// A technician's day as a route: the jobs in visiting order with the distances.
+    Route(crate::route::RouteArgs),
     /// Work orders by region and status with their deadlines.
     Board {
         #[arg(long)]
@@ -294,6 +302,8 @@ pub enum UserCmd {
         #[arg(long, default_value_t = 5)]
         capacity: i64,
     },
+    /// Set or clear a technician's home base (where routes start).
+    Home(crate::route::HomeArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -311,7 +321,7 @@ pub enum CatalogCmd {
 pub enum OrderCmd {
     /// Record a request; prints the new work order's id.
     #[command(
-        after_help = "Example: field-cli order create --region north --type repair --priority urgent --skills washers \\\n    --customer \"Ada Customer\" --phone \"+49 30 123\" --address \"Hauptstr. 1\" --problem \"does not drain\""
+        after_help = "Example: field-cli order create --region north --type repair --priority urgent --skills washers \\\n    --customer \"Ada Customer\" --phone \"+49 30 123\" --address \"Hauptstr. 1\" --problem \"does not drain\" \\\n    --lat 52.52 --lon 13.405"
     )]
     Create(OrderArgs),
 }
@@ -346,6 +356,9 @@ pub struct OrderArgs {
     /// Optional id; the server numbers the work order otherwise.
     #[arg(long)]
     pub id: Option<String>,
+    /// The site's coordinates (optional): dispatch prefers the nearest technician.
+    #[command(flatten)]
+    pub site: crate::route::SiteArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -526,8 +539,9 @@ async fn run_on(dev: &Device, command: Command, out: &Out) -> anyhow::Result<()>
         Command::EnRoute { job } => {
             step(dev, out, &job, "en route", |w, a, now| w.en_route(a, now)).await?
         }
-        Command::OnSite { job } => {
-            step(dev, out, &job, "on site", |w, a, now| w.on_site(a, now)).await?
+        Command::OnSite { job, at } => {
+            let p = at.point()?;
+            step(dev, out, &job, "on site", |w, a, now| w.on_site_at(a, p, now)).await?
         }
         Command::Diagnose {
             job,
@@ -719,6 +733,8 @@ async fn run_on(dev: &Device, command: Command, out: &Out) -> anyhow::Result<()>
                 line
             });
         }
+        Command::User(UserCmd::Home(a)) => crate::route::home(dev, a, out).await?,
+        Command::Route(a) => crate::route::route(dev, a, out).await?,
         Command::Region(CatalogCmd::Add { id, name }) => {
             catalog(dev, out, "regions", "region", &id, name).await?
         }
@@ -726,12 +742,15 @@ async fn run_on(dev: &Device, command: Command, out: &Out) -> anyhow::Result<()>
             catalog(dev, out, "skills", "skill", &id, name).await?
         }
         Command::Order(OrderCmd::Create(o)) => {
-            let intake = json!({
+            let mut intake = json!({
                 "customer": {"name": o.customer, "phone": o.phone, "address": o.address, "tier": o.tier},
                 "product": {"model": o.model, "serial": o.serial, "purchase_date": ""},
                 "service_type": o.service_type, "problem": o.problem, "priority": o.priority,
                 "required_skills": o.skills, "region": o.region, "attachments": [],
             });
+            if let Some(site) = o.site.json()? {
+                intake["site"] = site;
+            }
             let mut body = json!({ "intake": intake });
             if let Some(id) = o.id {
                 body["id"] = json!(id);

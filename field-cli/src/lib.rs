@@ -8,6 +8,7 @@
 //! | `output` | text for people, JSON for scripts |
 //! | `audit` | `audit …`: the day's audit sample, findings, corrective actions, draws |
 //! | `bench` | the load generator |
+//! | `route` | travel: coordinates for intake and on-site, home bases, a technician's day as a route |
 //! | `scenario` | sync scenarios (TOML) against a real server |
 //! | `stock` | `stock …`: spare parts, and the technician's van offline |
 //! | `watch` | `sync --watch`: the server's event stream, a sync on each event |
@@ -18,6 +19,7 @@ pub mod bench;
 pub mod cli;
 pub mod device;
 pub mod output;
+pub mod route;
 pub mod scenario;
 pub mod stock;
 pub mod watch;

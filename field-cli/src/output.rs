@@ -257,7 +257,13 @@ impl Out {
                 for c in e["candidates"].as_array().into_iter().flatten() {
                     let load = format!("{}/{}", c["open"], c["capacity"]);
                     let why = match c["rank"].as_u64() {
-                        Some(r) => format!("rank {r}"),
+                        Some(r) => match c["distance_km"].as_f64() {
+                            Some(km) => format!(
+                                "rank {r}, {km:.1} km from {}",
+                                c["position"].as_str().unwrap_or("?").replace('_', " ")
+                            ),
+                            None => format!("rank {r}"),
+                        },
                         None => c["excluded"]["reason"]
                             .as_str()
                             .unwrap_or("excluded")

@@ -46,6 +46,9 @@
 //! The quality audit: `audit_draw`, `audit_expect`, `audit_finding`, `audit_verify` and
 //! `audit_close` (see `scenario/audit.rs`).
 //!
+//! Travel-aware dispatch: `travel_home`, `travel_intake`, `travel_on_site`, `travel_expect`
+//! and `travel_route` (see `scenario/travel.rs`).
+//!
 //! The service clock must be manual (`--clock manual`): the runner moves it and keeps every
 //! device's clock on service time (plus the device's `clock_skew`).
 
@@ -66,6 +69,7 @@ mod events;
 mod audit;
 mod spec;
 mod stock;
+mod travel;
 
 pub use spec::{DeviceSpec, OrderSpec, Scenario, ServerSpec, Step, UserSpec};
 
@@ -395,6 +399,7 @@ impl Run<'_> {
             "expect" => self.expect(s).await?,
             "listen" | "wait_event" | "no_event" => self.events_op(s).await?,
             op if op.starts_with("stock_") => self.stock_op(s).await?,
+            op if op.starts_with("travel_") => self.travel_op(s).await?,
             op if op.starts_with("audit_") => self.audit_op(s).await?,
             _ => self.device_op(s).await?,
         }

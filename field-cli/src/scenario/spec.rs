@@ -146,6 +146,8 @@ pub struct Step {
     pub consumed: Option<i64>,
     pub moves: Option<usize>,
     pub shortfalls: Option<usize>,
+    /// Travel-aware dispatch (`travel_*` ops, scenario/travel.rs).
+    pub travel: Option<super::travel::TravelSpec>,
     /// The quality audit (`audit_*` ops, scenario/audit.rs).
     pub audit: Option<super::audit::AuditSpec>,
 }
