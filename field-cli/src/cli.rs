@@ -210,18 +210,8 @@ pub enum Command {
         #[arg(long)]
         region: Option<String>,
     },
-    /// KPIs over a date range (default today, UTC).
-    #[command(
-        after_help = "Example: field-cli kpi --from 2026-11-01 --to 2026-11-30 --region north"
-    )]
-    Kpi {
-        #[arg(long)]
-        from: Option<String>,
-        #[arg(long)]
-        to: Option<String>,
-        #[arg(long)]
-        region: Option<String>,
-    },
+    /// KPIs over a date range (default today, UTC); `kpi daily`, `kpi trends`.
+    Kpi(crate::kpi::KpiArgs),
     /// Sync scenarios.
     #[command(subcommand)]
     Scenario(ScenarioCmd),
@@ -822,21 +812,7 @@ async fn run_on(dev: &Device, command: Command, out: &Out) -> anyhow::Result<()>
                 .await?;
             out.board(&v);
         }
-        Command::Kpi { from, to, region } => {
-            let mut q = Vec::new();
-            for (k, v) in [("from", from), ("to", to), ("region", region)] {
-                if let Some(v) = v {
-                    q.push(format!("{k}={}", output::path_segment(&v)));
-                }
-            }
-            let q = if q.is_empty() {
-                String::new()
-            } else {
-                format!("?{}", q.join("&"))
-            };
-            let v = dev.call(Method::GET, &format!("/v1/kpi{q}"), None).await?;
-            out.kpi(&v);
-        }
+        Command::Kpi(args) => crate::kpi::run(dev, args, out).await?,
         Command::Scenario(ScenarioCmd::Run {
             files,
             server,

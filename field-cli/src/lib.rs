@@ -8,6 +8,7 @@
 //! | `output` | text for people, JSON for scripts |
 //! | `audit` | `audit …`: the day's audit sample, findings, corrective actions, draws |
 //! | `bench` | the load generator |
+//! | `kpi` | `kpi …`: the manager's report, daily summaries, weekly and monthly trends |
 //! | `route` | travel: coordinates for intake and on-site, home bases, a technician's day as a route |
 //! | `scenario` | sync scenarios (TOML) against a real server |
 //! | `stock` | `stock …`: spare parts, and the technician's van offline |
@@ -18,6 +19,7 @@ pub mod audit;
 pub mod bench;
 pub mod cli;
 pub mod device;
+pub mod kpi;
 pub mod output;
 pub mod route;
 pub mod scenario;

@@ -373,6 +373,11 @@ impl Out {
                 format!("satisfaction (4-5)          {}", rate("satisfaction")),
                 format!("complaint rate              {}", rate("complaint_rate")),
                 format!(
+                    "repeat faults ({} days)     {}",
+                    v["repeat_window_days"].as_f64().unwrap_or(30.0),
+                    rate("repeat_fault_rate")
+                ),
+                format!(
                     "average acceptance          {}",
                     avg("avg_acceptance_minutes")
                 ),

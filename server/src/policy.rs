@@ -182,6 +182,10 @@ pub struct KpiTargets {
     pub satisfaction_target: f64,
     /// Average time from intake to the first response, in minutes.
     pub avg_response_target_minutes: f64,
+    /// The repeat-fault window: a new repair or complaint for the same product serial at most
+    /// this long after a completion means the fault came back (`kpi::repeat`). 1 day to 366.
+    #[serde(with = "humantime_serde")]
+    pub repeat_fault_window: Duration,
 }
 
 impl Default for KpiTargets {
@@ -191,6 +195,7 @@ impl Default for KpiTargets {
             first_time_fix_target: 0.85,
             satisfaction_target: 0.90,
             avg_response_target_minutes: 30.0,
+            repeat_fault_window: Duration::from_secs(30 * 24 * HOUR),
         }
     }
 }
@@ -353,6 +358,18 @@ impl Policy {
                 format!("must be more than 0 minutes, not {minutes}"),
             ));
         }
+        let window = k.repeat_fault_window;
+        if !(Duration::from_secs(24 * HOUR)..=Duration::from_secs(366 * 24 * HOUR))
+            .contains(&window)
+        {
+            return Err((
+                "kpi.repeat_fault_window",
+                format!(
+                    "must be from 1 day to 366 days, not {}",
+                    humantime_serde::re::humantime::format_duration(window)
+                ),
+            ));
+        }
         Ok(())
     }
 }
@@ -406,6 +423,7 @@ mod tests {
         assert_eq!(p.kpi.first_time_fix_target, 0.85);
         assert_eq!(p.kpi.satisfaction_target, 0.90);
         assert_eq!(p.kpi.avg_response_target_minutes, 30.0);
+        assert_eq!(p.kpi.repeat_fault_window, 30 * 24 * HOUR);
         assert_eq!(p.audit.sample_rate, 0.10);
         assert_eq!(Policy::from_toml_str("").unwrap(), p);
     }
@@ -414,7 +432,7 @@ mod tests {
     fn a_partial_file_overrides_only_what_it_names() {
         let p = Policy::from_toml_str(
             "[clock]\naccept = \"30m\"\nlow_score = \"2days\"\ncontact_service_types = [\"repair\"]\n\
-             [kpi]\nfirst_time_fix_target = 0.9\n",
+             [kpi]\nfirst_time_fix_target = 0.9\nrepeat_fault_window = \"14days\"\n",
         )
         .unwrap();
         let mut want = Policy::default();
@@ -422,6 +440,7 @@ mod tests {
         want.clock.low_score = 48 * HOUR;
         want.clock.contact_service_types = vec![ServiceType::Repair];
         want.kpi.first_time_fix_target = 0.9;
+        want.kpi.repeat_fault_window = 14 * 24 * HOUR;
         assert_eq!(p, want);
     }
 
@@ -472,6 +491,14 @@ mod tests {
                 "kpi.avg_response_target_minutes",
             ),
             ("[audit]\nsample_rate = 1.1", "audit.sample_rate"),
+            (
+                "[kpi]\nrepeat_fault_window = \"23h\"",
+                "kpi.repeat_fault_window must be from 1 day to 366 days, not 23h",
+            ),
+            (
+                "[kpi]\nrepeat_fault_window = \"367days\"",
+                "kpi.repeat_fault_window",
+            ),
             (
                 "[dispatch]\nbatch_chunk_decisions = 0",
                 "dispatch.batch_chunk_decisions must be from 1 to 10000, not 0",

@@ -21,6 +21,7 @@ mod dispatch;
 mod durability;
 mod errors;
 mod events;
+mod kpi_trends;
 mod logs;
 mod metrics;
 mod openapi;

@@ -63,6 +63,7 @@ const ENDPOINTS: &[(&str, &str, Access)] = &[
     ("get", "/v1/technicians", Access::Bearer),
     ("get", "/v1/kpi", Access::Bearer),
     ("get", "/v1/kpi/daily", Access::Bearer),
+    ("get", "/v1/kpi/trends", Access::Bearer),
     ("post", "/v1/workorders/{id}/cancel", Access::Bearer),
     // The console's session rides on cookies, not on a bearer token.
     ("post", "/console/session", Access::Public),

@@ -185,14 +185,14 @@ pub async fn write_many(
         store::sync_escalations(conn, v, &p.clocks, dispatch_ms, now, item.open_escalations)
             .await?;
     }
-    for chunk in items.chunks(MAX_BINDS / 6) {
+    for chunk in items.chunks(MAX_BINDS / 7) {
         let sql = format!(
-            "INSERT INTO wo_facts (wo_id, facts, region, created_at, completed_at, followed_up_at)
+            "INSERT INTO wo_facts (wo_id, facts, region, created_at, completed_at, followed_up_at, serial)
              VALUES {}
              ON CONFLICT (wo_id) DO UPDATE SET facts = excluded.facts, region = excluded.region,
                created_at = excluded.created_at, completed_at = excluded.completed_at,
-               followed_up_at = excluded.followed_up_at",
-            rows_sql(chunk.len(), 6)
+               followed_up_at = excluded.followed_up_at, serial = excluded.serial",
+            rows_sql(chunk.len(), 7)
         );
         let mut q = sqlx::query(&sql);
         for item in chunk {
@@ -203,7 +203,8 @@ pub async fn write_many(
                 .bind(&f.region)
                 .bind(f.created_at)
                 .bind(f.completed_at)
-                .bind(f.followed_up_at);
+                .bind(f.followed_up_at)
+                .bind(&f.serial);
         }
         q.execute(&mut *conn).await?;
     }

@@ -1,61 +1,102 @@
 //! KPI figures as CSV, spreadsheet-ready: RFC 4180 records, formulas defused.
 
-use super::http::DailyRow;
-use super::Rate;
+use std::collections::BTreeSet;
 
-/// The daily rows as CSV: one line per day; rates as fractions (empty when nothing was
-/// counted), every service type and clock rule seen in the range as its own column.
-pub(super) fn daily_csv(rows: &[DailyRow]) -> String {
-    use std::collections::BTreeSet;
-    let types: BTreeSet<&str> = rows
+use super::http::DailyRow;
+use super::{Figures, Rate, TrendPoint};
+
+/// The columns every series has after its own leading ones: rates as fractions (empty when
+/// nothing was counted) with their denominators.
+const FIGURE_COLUMNS: [&str; 9] = [
+    "volume",
+    "completed",
+    "resolution_rate",
+    "satisfaction_rate",
+    "satisfaction_count",
+    "first_time_fix_rate",
+    "first_time_fix_count",
+    "repeat_fault_rate",
+    "repeat_fault_count",
+];
+
+fn figure_fields(f: &Figures) -> Vec<String> {
+    let rate = |r: &Rate| r.rate.map(|x| x.to_string()).unwrap_or_default();
+    vec![
+        f.volume.to_string(),
+        f.completed.to_string(),
+        rate(&f.resolution_rate),
+        rate(&f.satisfaction),
+        f.satisfaction.denominator.to_string(),
+        rate(&f.first_time_fix),
+        f.first_time_fix.denominator.to_string(),
+        rate(&f.repeat_fault_rate),
+        f.repeat_fault_rate.denominator.to_string(),
+    ]
+}
+
+/// Every service type seen in the series, for one `volume_<type>` column each.
+fn types<'a>(figures: impl Iterator<Item = &'a Figures>) -> BTreeSet<&'a str> {
+    figures
+        .flat_map(|f| f.by_type.keys().map(String::as_str))
+        .collect()
+}
+
+fn type_fields(f: &Figures, types: &BTreeSet<&str>) -> Vec<String> {
+    types
         .iter()
-        .flat_map(|r| r.summary.by_type.keys().map(String::as_str))
-        .collect();
+        .map(|t| f.by_type.get(*t).copied().unwrap_or(0).to_string())
+        .collect()
+}
+
+fn head(lead: &[&str], types: &BTreeSet<&str>) -> Vec<String> {
+    lead.iter()
+        .chain(FIGURE_COLUMNS.iter())
+        .map(|s| (*s).to_owned())
+        .chain(types.iter().map(|t| format!("volume_{t}")))
+        .collect()
+}
+
+/// The daily rows as CSV: one line per day, every service type and clock rule seen in the
+/// range as its own column.
+pub(super) fn daily_csv(rows: &[DailyRow]) -> String {
+    let types = types(rows.iter().map(|r| &r.summary.figures));
     let rules: BTreeSet<&str> = rows
         .iter()
         .flat_map(|r| r.breaches.keys().map(String::as_str))
         .collect();
-    let rate = |r: &Rate| r.rate.map(|x| x.to_string()).unwrap_or_default();
-    let mut head: Vec<String> = [
-        "date",
-        "region",
-        "volume",
-        "completed",
-        "resolution_rate",
-        "satisfaction_rate",
-        "satisfaction_count",
-        "first_time_fix_rate",
-        "first_time_fix_count",
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .collect();
-    head.extend(types.iter().map(|t| format!("volume_{t}")));
+    let mut head = head(&["date", "region"], &types);
     head.extend(rules.iter().map(|r| format!("breaches_{r}")));
     let mut out = csv_line(&head);
     for r in rows {
         let s = &r.summary;
-        let mut line = vec![
-            s.date.clone(),
-            s.region.clone().unwrap_or_default(),
-            s.volume.to_string(),
-            s.completed.to_string(),
-            rate(&s.resolution_rate),
-            rate(&s.satisfaction),
-            s.satisfaction.denominator.to_string(),
-            rate(&s.first_time_fix),
-            s.first_time_fix.denominator.to_string(),
-        ];
-        line.extend(
-            types
-                .iter()
-                .map(|t| s.by_type.get(*t).copied().unwrap_or(0).to_string()),
-        );
+        let mut line = vec![s.date.clone(), s.region.clone().unwrap_or_default()];
+        line.extend(figure_fields(&s.figures));
+        line.extend(type_fields(&s.figures, &types));
         line.extend(
             rules
                 .iter()
                 .map(|x| r.breaches.get(*x).copied().unwrap_or(0).to_string()),
         );
+        out.push_str(&csv_line(&line));
+    }
+    out
+}
+
+/// A trend as CSV: one line per period with the days it covers, every service type seen as
+/// its own column.
+pub(super) fn trend_csv(points: &[TrendPoint]) -> String {
+    let types = types(points.iter().map(|p| &p.figures));
+    let mut out = csv_line(&head(&["period", "from", "to", "days", "region"], &types));
+    for p in points {
+        let mut line = vec![
+            p.period.clone(),
+            p.from.clone(),
+            p.to.clone(),
+            p.days.to_string(),
+            p.region.clone().unwrap_or_default(),
+        ];
+        line.extend(figure_fields(&p.figures));
+        line.extend(type_fields(&p.figures, &types));
         out.push_str(&csv_line(&line));
     }
     out
@@ -86,7 +127,32 @@ pub(super) fn csv_line(fields: &[String]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::csv_line;
+    use super::*;
+    use crate::kpi::testdata::*;
+    use crate::kpi::{trend, Period};
+
+    #[test]
+    fn a_weekly_trend_as_csv() {
+        let points = trend(&Known::new().at(now()), &range(), Period::Week, None);
+        let text = trend_csv(&points);
+        let lines: Vec<&str> = text.split("\r\n").collect();
+        assert_eq!(
+            lines[0],
+            "period,from,to,days,region,volume,completed,resolution_rate,satisfaction_rate,\
+             satisfaction_count,first_time_fix_rate,first_time_fix_count,repeat_fault_rate,\
+             repeat_fault_count,volume_complaint,volume_inspection,volume_install,\
+             volume_maintenance,volume_repair"
+        );
+        assert_eq!(
+            lines[1],
+            "2026-W09,2026-03-01,2026-03-01,1,,3,2,1,,0,1,2,1,2,1,0,1,0,1"
+        );
+        assert_eq!(
+            lines[2],
+            "2026-W10,2026-03-02,2026-03-03,2,,6,3,0.6667,0.6,5,0,3,,0,1,1,1,1,2"
+        );
+        assert_eq!((lines.len(), lines[3]), (4, ""));
+    }
 
     #[test]
     fn csv_fields_are_quoted_when_needed_and_formulas_are_defused() {

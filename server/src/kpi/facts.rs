@@ -11,6 +11,10 @@ use super::TimedEvent;
 pub struct Facts {
     pub wo_id: String,
     pub region: String,
+    /// The product's serial number, trimmed and upper-cased ([`normalize_serial`]); empty when
+    /// intake recorded none. Absent from facts stored before it existed: read as empty.
+    #[serde(default)]
+    pub serial: String,
     pub service_type: ServiceType,
     pub priority: Priority,
     /// Time of the `Created` event.
@@ -70,6 +74,7 @@ pub fn facts(view: &View, history: &[TimedEvent]) -> Facts {
     Facts {
         wo_id: view.id.clone(),
         region: view.intake.region.clone(),
+        serial: normalize_serial(&view.intake.product.serial),
         service_type: view.intake.service_type,
         priority: view.intake.priority,
         created_at,
@@ -90,6 +95,12 @@ pub fn facts(view: &View, history: &[TimedEvent]) -> Facts {
         followed_up_at: view.follow_up.as_ref().and_then(|f| time_of(&f.by.event)),
         cancelled: view.status == Status::Cancelled,
     }
+}
+
+/// A serial as the repeat-fault rate compares it: without surrounding white space, ASCII
+/// letters upper-cased (`" sn-0001 "` and `"SN-0001"` are one product).
+pub fn normalize_serial(serial: &str) -> String {
+    serial.trim().to_ascii_uppercase()
 }
 
 /// The first acceptance minus the latest assignment to the same technician before it; `None`
@@ -188,6 +199,7 @@ mod tests {
             Facts {
                 wo_id: "WO-1".into(),
                 region: "berlin".into(),
+                serial: "SN-0001".into(),
                 service_type: ServiceType::Repair,
                 priority: Priority::Normal,
                 created_at: T0,

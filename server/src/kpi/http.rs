@@ -1,6 +1,7 @@
-//! The KPI endpoints: `GET /v1/kpi` (the manager's report over a range) and `GET /v1/kpi/daily`
-//! (one summary per day, JSON or CSV). Thin handlers: they read the facts ([`load`]) and hand
-//! them to the pure functions of this module.
+//! The KPI endpoints: `GET /v1/kpi` (the manager's report over a range), `GET /v1/kpi/daily`
+//! (one summary per day, JSON or CSV) and `GET /v1/kpi/trends` (`trends_api`: by day, ISO week
+//! or month). Thin handlers: they read the facts (`load`) and hand them to the pure functions
+//! of this module.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -9,16 +10,17 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use super::csv::daily_csv;
+use super::load::{days, load};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ErrorBody};
-use crate::kpi::{self, DailySummary, DateRange, Facts, KpiReport, Targets};
-use crate::policy::KpiTargets;
+use crate::kpi::{self, DailySummary, KpiReport};
 use crate::state::AppState;
 use crate::workorders::scope;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/kpi", web::get().to(kpis))
-        .route("/v1/kpi/daily", web::get().to(daily));
+        .route("/v1/kpi/daily", web::get().to(daily))
+        .route("/v1/kpi/trends", web::get().to(super::trends_api::trends));
 }
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
@@ -38,68 +40,9 @@ pub struct KpiQuery {
     pub format: Option<String>,
 }
 
-fn targets(t: &KpiTargets) -> Targets {
-    Targets {
-        first_response: t.first_response_target,
-        first_time_fix: t.first_time_fix_target,
-        satisfaction: t.satisfaction_target,
-        avg_response_minutes: t.avg_response_target_minutes,
-    }
-}
-
-/// Reads the range and the facts of every work order that matters to it.
-async fn load(
-    state: &AppState,
-    user: &AuthUser,
-    q: &KpiQuery,
-) -> Result<
-    (
-        DateRange,
-        Vec<Facts>,
-        i64,
-        sqlx::pool::PoolConnection<sqlx::Any>,
-    ),
-    ApiError,
-> {
-    let mut conn = state.db.pool.acquire().await?;
-    let now = state.clock.now(&mut conn).await?;
-    let regions = scope::office_regions(&mut conn, user, q.region.as_deref()).await?;
-    let today = kpi::day_of(now)
-        .map(|d| d.to_string())
-        .unwrap_or_else(|| "1970-01-01".into());
-    let from = q.from.clone().unwrap_or(today);
-    let to = q.to.clone().unwrap_or_else(|| from.clone());
-    let range =
-        DateRange::parse(&from, &to).map_err(|e| ApiError::bad("bad_query", e.to_string()))?;
-    let (start, end) = (range.start_ms(), range.end_ms());
-    let rows = sqlx::query(
-        "SELECT facts, region FROM wo_facts
-         WHERE (created_at >= $1 AND created_at < $2) OR (completed_at >= $1 AND completed_at < $2)
-            OR (followed_up_at >= $1 AND followed_up_at < $2)",
-    )
-    .bind(start)
-    .bind(end)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut facts = Vec::with_capacity(rows.len());
-    for r in rows {
-        let region: String = r.try_get("region")?;
-        if !scope::covers(&regions, &region) {
-            continue;
-        }
-        let text: String = r.try_get("facts")?;
-        match serde_json::from_str::<Facts>(&text) {
-            Ok(f) => facts.push(f),
-            Err(e) => {
-                tracing::error!(error = %e, "unreadable KPI facts row; rebuild the projection")
-            }
-        }
-    }
-    Ok((range, facts, now, conn))
-}
-
 /// KPIs over a date range (and a region): first response within 24 h, first-time fix,
-/// satisfaction, average acceptance and response times, complaint rate, volume by type.
+/// satisfaction, average acceptance and response times, complaint rate, repeat-fault rate,
+/// volume by type.
 #[utoipa::path(get, path = "/v1/kpi", tag = "board", operation_id = "kpi_report",
     params(KpiQuery), security(("bearer_jwt" = [])),
     responses(
@@ -119,14 +62,12 @@ pub async fn kpis(
             "format: the report is JSON only (CSV is offered by /v1/kpi/daily)",
         ));
     }
-    let (range, facts, now, _conn) = load(&state, &user, &q).await?;
-    let report: KpiReport = kpi::report(
-        &facts,
-        &range,
-        q.region.as_deref(),
-        now,
-        &targets(&state.policy.kpi),
-    );
+    let region = q.region.as_deref();
+    let loaded = load(&state, &user, region, |now| {
+        days(now, q.from.as_deref(), q.to.as_deref())
+    })
+    .await?;
+    let report: KpiReport = kpi::report(&loaded.inputs(), &loaded.range, region);
     Ok(HttpResponse::Ok().json(report))
 }
 
@@ -139,7 +80,8 @@ pub(super) struct DailyRow {
 }
 
 /// The daily summary for each day of a range (default: today): volume, type distribution,
-/// completions and resolution rate, satisfaction, first-time fix, and breaches by rule.
+/// completions and resolution rate, satisfaction, first-time fix, repeat-fault rate, and
+/// breaches by rule.
 #[utoipa::path(get, path = "/v1/kpi/daily", tag = "board", operation_id = "kpi_daily",
     params(KpiQuery), security(("bearer_jwt" = [])),
     responses(
@@ -154,30 +96,25 @@ pub async fn daily(
     user: AuthUser,
     q: web::Query<KpiQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let csv = match q.format.as_deref() {
-        None | Some("json") => false,
-        Some("csv") => true,
-        Some(other) => {
-            return Err(ApiError::bad(
-                "bad_query",
-                format!("format {other:?}: use json or csv"),
-            ))
-        }
-    };
-    let (range, facts, _now, mut conn) = load(&state, &user, &q).await?;
-    let regions = scope::office_regions(&mut conn, &user, q.region.as_deref()).await?;
+    let csv = wants_csv(q.format.as_deref())?;
+    let region = q.region.as_deref();
+    let mut loaded = load(&state, &user, region, |now| {
+        days(now, q.from.as_deref(), q.to.as_deref())
+    })
+    .await?;
+    let range = loaded.range;
     let rows = sqlx::query(
         "SELECT rule, region, due_at FROM clocks
          WHERE breached_at IS NOT NULL AND cleared_at IS NULL AND due_at >= $1 AND due_at < $2",
     )
     .bind(range.start_ms())
     .bind(range.end_ms())
-    .fetch_all(&mut *conn)
+    .fetch_all(&mut *loaded.conn)
     .await?;
     let mut by_day: HashMap<i64, BTreeMap<String, u64>> = HashMap::new();
     for r in rows {
         let region: String = r.try_get("region")?;
-        if !scope::covers(&regions, &region) {
+        if !scope::covers(&loaded.regions, &region) {
             continue;
         }
         let due: i64 = r.try_get("due_at")?;
@@ -188,12 +125,7 @@ pub async fn daily(
             .entry(rule)
             .or_default() += 1;
     }
-    let series = kpi::daily_series(
-        &facts,
-        &range,
-        q.region.as_deref(),
-        &targets(&state.policy.kpi),
-    );
+    let series = kpi::daily_series(&loaded.inputs(), &range, region);
     let start_day = range.start_ms().div_euclid(DAY_MS);
     let out: Vec<DailyRow> = series
         .into_iter()
@@ -205,13 +137,30 @@ pub async fn daily(
         .collect();
     if csv {
         let name = format!("kpi-daily-{}-{}.csv", range.from, range.to);
-        return Ok(HttpResponse::Ok()
-            .content_type("text/csv; charset=utf-8")
-            .insert_header((
-                "content-disposition",
-                format!("attachment; filename=\"{name}\""),
-            ))
-            .body(daily_csv(&out)));
+        return Ok(csv_download(&name, daily_csv(&out)));
     }
     Ok(HttpResponse::Ok().json(out))
+}
+
+/// `format`: `json` (the default) or `csv`; anything else is a `bad_query`.
+pub(super) fn wants_csv(format: Option<&str>) -> Result<bool, ApiError> {
+    match format {
+        None | Some("json") => Ok(false),
+        Some("csv") => Ok(true),
+        Some(other) => Err(ApiError::bad(
+            "bad_query",
+            format!("format {other:?}: use json or csv"),
+        )),
+    }
+}
+
+/// A CSV body offered as a download named `name`.
+pub(super) fn csv_download(name: &str, body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            "content-disposition",
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .body(body)
 }

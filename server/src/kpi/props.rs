@@ -1,4 +1,5 @@
-//! Property tests: the report and the daily series are well formed for any facts.
+//! Property tests: the report, the daily series and the trends are well formed for any facts,
+//! and the weeks and months of a range add up to its days.
 
 use proptest::prelude::*;
 use sync_core::workorder::{Priority, ServiceType};
@@ -14,7 +15,10 @@ fn any_time() -> impl Strategy<Value = i64> {
 
 fn any_facts() -> impl Strategy<Value = Facts> {
     let who = (
-        prop_oneof![Just("north"), Just("south")],
+        (
+            prop_oneof![Just("north"), Just("south")],
+            prop_oneof![Just(""), Just("SN-1"), Just("SN-2")],
+        ),
         proptest::sample::select(ServiceType::ALL),
         proptest::sample::select(Priority::ALL),
         any_time(),
@@ -32,7 +36,7 @@ fn any_facts() -> impl Strategy<Value = Facts> {
     );
     (who, what).prop_map(
         |(
-            (region, service_type, priority, created_at, first_assigned_at, accept_ms),
+            ((region, serial), service_type, priority, created_at, first_assigned_at, accept_ms),
             (
                 first_response_at,
                 completed_at,
@@ -45,6 +49,7 @@ fn any_facts() -> impl Strategy<Value = Facts> {
         )| Facts {
             wo_id: "WO-P".into(),
             region: region.into(),
+            serial: serial.into(),
             service_type,
             priority,
             created_at,
@@ -63,6 +68,27 @@ fn any_facts() -> impl Strategy<Value = Facts> {
     )
 }
 
+/// Sums that a split of the same days into periods must keep: volume, completed, and the
+/// numerators and denominators of every rate.
+fn totals(points: &[&Figures]) -> [u64; 10] {
+    let mut t = [0u64; 10];
+    for p in points {
+        let rates = [
+            &p.resolution_rate,
+            &p.satisfaction,
+            &p.first_time_fix,
+            &p.repeat_fault_rate,
+        ];
+        t[0] += p.volume;
+        t[1] += p.completed;
+        for (i, r) in rates.iter().enumerate() {
+            t[2 + 2 * i] += r.numerator;
+            t[3 + 2 * i] += r.denominator;
+        }
+    }
+    t
+}
+
 fn check_rate(r: &Rate) -> Result<(), TestCaseError> {
     prop_assert!(r.numerator <= r.denominator, "{r:?}");
     prop_assert_eq!(r.rate.is_none(), r.denominator == 0);
@@ -77,16 +103,30 @@ proptest! {
     fn kpis_are_well_formed_for_any_facts(
         facts in proptest::collection::vec(any_facts(), 0..40),
         from in 0i64..4,
-        len in 0i64..4,
+        len in prop_oneof![3 => 0i64..4, 1 => 0i64..45],
+        window_days in 0i64..40,
         region in proptest::option::of(prop_oneof![Just("north"), Just("south"), Just("west")]),
         now in any_time(),
     ) {
         let start = D1 - time::Duration::days(1) + time::Duration::days(from);
         let range = DateRange { from: start, to: start + time::Duration::days(len) };
         let targets = Targets::default();
+        let facts: Vec<Facts> = facts
+            .into_iter()
+            .enumerate()
+            .map(|(i, f)| Facts { wo_id: format!("WO-{i}"), ..f })
+            .collect();
+        let returns = Returns::new(window_days * DAY_MS, &facts);
+        let input = Inputs { facts: &facts, returns: &returns, now, targets: &targets };
 
-        let r = report(&facts, &range, region, now, &targets);
-        for rate in [&r.first_response_24h, &r.first_time_fix, &r.satisfaction, &r.complaint_rate] {
+        let r = report(&input, &range, region);
+        for rate in [
+            &r.first_response_24h,
+            &r.first_time_fix,
+            &r.satisfaction,
+            &r.complaint_rate,
+            &r.repeat_fault_rate,
+        ] {
             check_rate(rate)?;
         }
         prop_assert_eq!(r.volume_by_type.len(), ServiceType::ALL.len());
@@ -97,15 +137,26 @@ proptest! {
             prop_assert_eq!(a.value.is_none(), a.count == 0);
         }
 
-        let series = daily_series(&facts, &range, region, &targets);
+        prop_assert!(r.repeat_fault_rate.denominator <= r.completed);
+
+        let series = daily_series(&input, &range, region);
         prop_assert_eq!(series.len() as i64, len + 1);
-        prop_assert_eq!(series.iter().map(|d| d.volume).sum::<u64>(), r.work_orders);
+        prop_assert_eq!(series.iter().map(|d| d.figures.volume).sum::<u64>(), r.work_orders);
         for d in &series {
+            let d = &d.figures;
             prop_assert_eq!(d.by_type.values().sum::<u64>(), d.volume);
             prop_assert_eq!(d.resolution_rate.denominator, d.completed);
-            for rate in [&d.resolution_rate, &d.satisfaction, &d.first_time_fix] {
+            prop_assert!(d.repeat_fault_rate.denominator <= d.completed);
+            for rate in [&d.resolution_rate, &d.satisfaction, &d.first_time_fix, &d.repeat_fault_rate] {
                 check_rate(rate)?;
             }
+        }
+        let days: Vec<&Figures> = series.iter().map(|d| &d.figures).collect();
+        for period in Period::ALL {
+            let points = trend(&input, &range, period, region);
+            prop_assert_eq!(points.iter().map(|p| i64::from(p.days)).sum::<i64>(), len + 1);
+            let points: Vec<&Figures> = points.iter().map(|p| &p.figures).collect();
+            prop_assert_eq!(totals(&points), totals(&days), "{}", period);
         }
     }
 }

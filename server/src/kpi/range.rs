@@ -19,6 +19,8 @@ pub enum KpiError {
     Reversed { from: Date, to: Date },
     /// The range covers more than [`MAX_RANGE_DAYS`] days.
     TooLong { days: i64, max: i64 },
+    /// A trend's period is not `day`, `week` or `month`.
+    BadPeriod { value: String },
 }
 
 impl fmt::Display for KpiError {
@@ -42,6 +44,9 @@ impl fmt::Display for KpiError {
                 f,
                 "the range covers {days} days; a report covers at most {max} days"
             ),
+            KpiError::BadPeriod { value } => {
+                write!(f, "period {value:?} is not one of day, week, month")
+            }
         }
     }
 }
@@ -59,8 +64,11 @@ impl DateRange {
     /// Parses two `YYYY-MM-DD` days; `from` must not be after `to`, and the range covers at
     /// most [`MAX_RANGE_DAYS`] days.
     pub fn parse(from: &str, to: &str) -> Result<DateRange, KpiError> {
-        let from = parse_date("from", from)?;
-        let to = parse_date("to", to)?;
+        DateRange::new(parse_date("from", from)?, parse_date("to", to)?)
+    }
+
+    /// `from` must not be after `to`, and the range covers at most [`MAX_RANGE_DAYS`] days.
+    pub fn new(from: Date, to: Date) -> Result<DateRange, KpiError> {
         if from > to {
             return Err(KpiError::Reversed { from, to });
         }
@@ -97,7 +105,7 @@ impl DateRange {
     }
 }
 
-fn parse_date(field: &'static str, value: &str) -> Result<Date, KpiError> {
+pub(super) fn parse_date(field: &'static str, value: &str) -> Result<Date, KpiError> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     Date::parse(value.trim(), format).map_err(|e| KpiError::BadDate {
         field,

@@ -6,7 +6,9 @@ use serde::Serialize;
 use sync_core::workorder::ServiceType;
 
 use super::range::iso;
-use super::{Average, DateRange, Facts, Rate, Targets, FIRST_RESPONSE_WINDOW_MS, SATISFIED_SCORE};
+use super::{
+    Average, DateRange, Facts, Inputs, Rate, DAY_MS, FIRST_RESPONSE_WINDOW_MS, SATISFIED_SCORE,
+};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct KpiReport {
@@ -32,22 +34,31 @@ pub struct KpiReport {
     pub avg_response_minutes: Average,
     /// Complaints among all work orders; no target.
     pub complaint_rate: Rate,
+    /// Of the completed work orders with a product serial, those whose fault came back: a new
+    /// repair or complaint for the same serial within the repeat window of the completion
+    /// (`kpi::repeat` has the exact definition). Counted once it came back or once its window
+    /// is over at `now`; no target (lower is better).
+    pub repeat_fault_rate: Rate,
+    /// The repeat window the rate was computed with, in days.
+    pub repeat_window_days: f64,
     /// Work orders per service type, every type present (zeros included).
     pub volume_by_type: BTreeMap<String, u64>,
     /// Work orders that are completed (whenever completed).
     pub completed: u64,
     /// Work orders that are cancelled.
     pub cancelled: u64,
+    // Figures of other modules (e.g. the quality audit's, from `kpi/audit.rs`) go below, each
+    // a field of its own type computed by its own module.
 }
 
-/// The KPIs of the work orders created in `range`, in `region` when given, as of `now`.
-pub fn report(
-    facts: &[Facts],
-    range: &DateRange,
-    region: Option<&str>,
-    now: i64,
-    targets: &Targets,
-) -> KpiReport {
+/// The KPIs of the work orders created in `range`, in `region` when given, as of `input.now`.
+pub fn report(input: &Inputs<'_>, range: &DateRange, region: Option<&str>) -> KpiReport {
+    let Inputs {
+        facts,
+        returns,
+        now,
+        targets,
+    } = *input;
     let created: Vec<&Facts> = in_region(facts, region)
         .filter(|f| range.contains(f.created_at))
         .collect();
@@ -94,6 +105,11 @@ pub fn report(
                 .map(|f| f.service_type == ServiceType::Complaint),
             None,
         ),
+        repeat_fault_rate: Rate::of(
+            completed.iter().filter_map(|f| returns.came_back(f, now)),
+            None,
+        ),
+        repeat_window_days: returns.window_ms() as f64 / DAY_MS as f64,
         volume_by_type: volume_by_type(&created),
         completed: completed.len() as u64,
         cancelled: created.iter().filter(|f| f.cancelled).count() as u64,
@@ -147,7 +163,7 @@ mod tests {
 
     #[test]
     fn the_known_data_set_reports_the_hand_computed_kpis() {
-        let r = report(&known(), &range(), None, now(), &Targets::default());
+        let r = report(&Known::new().at(now()), &range(), None);
         let expected = KpiReport {
             from: "2026-03-01".into(),
             to: "2026-03-03".into(),
@@ -171,6 +187,11 @@ mod tests {
             avg_response_minutes: avg(Some(509.17), 6, Some(30.0), Some(false)),
             // Complaints: 3, 10 of 9 = 0.2222…
             complaint_rate: rate(2, 9, Some(0.2222), None, None),
+            // Completed: 1 (SN-A: back in 10, a complaint created 2 days later), 2 (no serial:
+            // left out), 5 (SN-B: nothing back, window open at NOW), 10 (SN-A: nothing after
+            // it, window open) = 1 of 1.
+            repeat_fault_rate: rate(1, 1, Some(1.0), None, None),
+            repeat_window_days: 30.0,
             // install 2, 11; repair 1, 5, 8; maintenance 4; inspection 6; complaint 3, 10.
             volume_by_type: types(2, 3, 1, 1, 2),
             completed: 4,
@@ -181,13 +202,7 @@ mod tests {
 
     #[test]
     fn the_known_data_set_for_one_region() {
-        let r = report(
-            &known(),
-            &range(),
-            Some("south"),
-            now(),
-            &Targets::default(),
-        );
+        let r = report(&Known::new().at(now()), &range(), Some("south"));
         let expected = KpiReport {
             from: "2026-03-01".into(),
             to: "2026-03-03".into(),
@@ -205,6 +220,9 @@ mod tests {
             // (1440.0000167 + 30 + 60) / 3 = 510.0000056.
             avg_response_minutes: avg(Some(510.0), 3, Some(30.0), Some(false)),
             complaint_rate: rate(1, 4, Some(0.25), None, None),
+            // Completed: 5 (SN-B), window open at NOW: not counted yet.
+            repeat_fault_rate: rate(0, 0, None, None, None),
+            repeat_window_days: 30.0,
             volume_by_type: types(1, 2, 0, 0, 1),
             completed: 1,
             cancelled: 1,
@@ -216,7 +234,7 @@ mod tests {
     fn an_average_response_within_target_meets_it() {
         // North on 03-03: 6 (unanswered, window open) and 10 (answered after 25 min).
         let day = DateRange::parse("2026-03-03", "2026-03-03").unwrap();
-        let r = report(&known(), &day, Some("north"), now(), &Targets::default());
+        let r = report(&Known::new().at(now()), &day, Some("north"));
         assert_eq!(r.work_orders, 2);
         assert_eq!(
             r.avg_response_minutes,
@@ -230,10 +248,10 @@ mod tests {
 
     #[test]
     fn an_unanswered_work_order_counts_as_a_miss_once_its_window_is_over() {
-        let targets = Targets::default();
+        let k = Known::new();
         let wo6_deadline = t(D4, 0, 0) - 1 + FIRST_RESPONSE_WINDOW_MS;
         // At the deadline a response would still be in time: not counted yet.
-        let r = report(&known(), &range(), None, wo6_deadline, &targets);
+        let r = report(&k.at(wo6_deadline), &range(), None);
         assert_eq!(
             (
                 r.first_response_24h.numerator,
@@ -242,7 +260,7 @@ mod tests {
             (5, 7)
         );
         // One ms later it is a miss.
-        let r = report(&known(), &range(), None, wo6_deadline + 1, &targets);
+        let r = report(&k.at(wo6_deadline + 1), &range(), None);
         assert_eq!(
             r.first_response_24h,
             rate(5, 8, Some(0.625), Some(0.95), Some(false))
@@ -251,14 +269,15 @@ mod tests {
 
     #[test]
     fn no_work_orders_give_no_rates_and_no_panic() {
-        let targets = Targets::default();
-        let r = report(&[], &range(), None, now(), &targets);
+        let empty = Known::of(vec![]);
+        let r = report(&empty.at(now()), &range(), None);
         assert_eq!(r.work_orders, 0);
         for rate in [
             &r.first_response_24h,
             &r.first_time_fix,
             &r.satisfaction,
             &r.complaint_rate,
+            &r.repeat_fault_rate,
         ] {
             assert_eq!(
                 (rate.denominator, rate.rate, rate.meets_target),
@@ -272,11 +291,49 @@ mod tests {
         assert_eq!(json["first_time_fix"]["rate"], serde_json::Value::Null);
         assert_eq!(json["volume_by_type"]["complaint"], 0);
 
-        let d = daily(&[], D1, Some("north"), &targets);
-        assert_eq!((d.volume, d.completed), (0, 0));
-        assert_eq!(d.satisfaction.rate, None);
-        assert!(daily_series(&[], &range(), None, &targets)
+        let d = daily(&empty.at(now()), D1, Some("north"));
+        assert_eq!((d.figures.volume, d.figures.completed), (0, 0));
+        assert_eq!(d.figures.satisfaction.rate, None);
+        assert!(daily_series(&empty.at(now()), &range(), None)
             .iter()
-            .all(|d| d.volume == 0));
+            .all(|d| d.figures.volume == 0));
+    }
+}
+
+#[cfg(test)]
+mod repeat_tests {
+    use super::*;
+    use crate::kpi::testdata::*;
+
+    #[test]
+    fn the_repeat_fault_rate_counts_a_work_order_once_its_window_is_over() {
+        let k = Known::new();
+        let window_of_5 = t(D2, 16, 0) + 30 * DAY_MS;
+        // SN-B (5) stays quiet: counted as not back only once its 30 days are over.
+        let r = report(&k.at(window_of_5), &range(), None);
+        assert_eq!(r.repeat_fault_rate, rate(1, 1, Some(1.0), None, None));
+        let r = report(&k.at(window_of_5 + 1), &range(), None);
+        assert_eq!(r.repeat_fault_rate, rate(1, 2, Some(0.5), None, None));
+        // Much later 10 (SN-A, completed 03-03) is counted too, as not back: 1 of 3.
+        let r = report(&k.at(t(D4, 0, 0) + 60 * DAY_MS), &range(), None);
+        assert_eq!(r.repeat_fault_rate, rate(1, 3, Some(0.3333), None, None));
+    }
+
+    #[test]
+    fn a_shorter_policy_window_leaves_a_two_day_return_out() {
+        let facts = known();
+        let returns = crate::kpi::Returns::new(DAY_MS, &facts);
+        let targets = crate::kpi::Targets::default();
+        let later = t(D4, 0, 0) + 60 * DAY_MS;
+        let input = Inputs {
+            facts: &facts,
+            returns: &returns,
+            now: later,
+            targets: &targets,
+        };
+        let r = report(&input, &range(), None);
+        // 1 came back after 1 day 19 h: outside a 1-day window. 1, 5, 10 all counted as not.
+        assert_eq!(r.repeat_fault_rate, rate(0, 3, Some(0.0), None, None));
+        assert_eq!(r.repeat_window_days, 1.0);
     }
 }

@@ -7,7 +7,8 @@ use time::macros::date;
 use time::Date;
 
 use super::range::day_start_ms;
-use super::{Average, DateRange, Facts, Rate};
+use super::repeat::{Returns, DEFAULT_REPEAT_WINDOW_MS};
+use super::{Average, DateRange, Facts, Inputs, Rate, Targets};
 
 pub const MIN: i64 = 60_000;
 pub const HOUR: i64 = 60 * MIN;
@@ -26,6 +27,7 @@ pub fn fact(id: &str, region: &str, service_type: ServiceType, created_at: i64) 
     Facts {
         wo_id: id.into(),
         region: region.into(),
+        serial: String::new(),
         service_type,
         priority: Priority::Normal,
         created_at,
@@ -58,6 +60,10 @@ pub fn fact(id: &str, region: &str, service_type: ServiceType, created_at: i64) 
 /// | 9 | north | repair | 02-28 23:59:59.999 (before range) | - | - | 03-01 15:00 | yes | yes | 5 (03-02) |
 /// | 10 | north | complaint | 03-03 07:00 | 25 min | 15 | 03-03 17:00 | yes | no, reopened | 2 (03-03) |
 /// | 11 | south | install | 03-03 14:00 | 60 min, then cancelled | 30 | - | | | |
+///
+/// Serials (the rest have none): 1 and 10 `SN-A` (10, a complaint 1 d 19 h after 1's
+/// completion, brings 1's fault back), 5 `SN-B` (nothing comes back), 9 and 7 `SN-C` (7, a
+/// repair 1 d 9 h after 9's completion, brings 9's fault back).
 pub fn known() -> Vec<Facts> {
     use ServiceType::*;
     vec![
@@ -71,6 +77,7 @@ pub fn known() -> Vec<Facts> {
             first_time_fix: true,
             score: Some(5),
             followed_up_at: Some(t(D2, 10, 0)),
+            serial: "SN-A".into(),
             ..fact("WO-1", "north", Repair, t(D1, 8, 0))
         },
         Facts {
@@ -100,6 +107,7 @@ pub fn known() -> Vec<Facts> {
             visits: 1,
             score: Some(4),
             followed_up_at: Some(t(D3, 10, 0)),
+            serial: "SN-B".into(),
             ..fact("WO-5", "south", Repair, t(D2, 12, 0))
         },
         fact("WO-6", "north", Inspection, t(D4, 0, 0) - 1),
@@ -112,6 +120,7 @@ pub fn known() -> Vec<Facts> {
             first_time_fix: true,
             score: Some(1),
             followed_up_at: Some(t(D4, 9, 0)),
+            serial: "SN-C".into(),
             ..fact("WO-7", "north", Repair, t(D4, 0, 0))
         },
         fact("WO-8", "south", Repair, t(D2, 8, 0)),
@@ -122,6 +131,7 @@ pub fn known() -> Vec<Facts> {
             first_time_fix: true,
             score: Some(5),
             followed_up_at: Some(t(D2, 9, 0)),
+            serial: "SN-C".into(),
             ..fact("WO-9", "north", Repair, t(D1, 0, 0) - 1)
         },
         Facts {
@@ -133,6 +143,7 @@ pub fn known() -> Vec<Facts> {
             reopened: true,
             score: Some(2),
             followed_up_at: Some(t(D3, 20, 0)),
+            serial: "SN-A".into(),
             ..fact("WO-10", "north", Complaint, t(D3, 7, 0))
         },
         Facts {
@@ -188,4 +199,35 @@ pub fn types(
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect()
+}
+
+/// The known data set indexed for the repeat-fault rate, with the default targets.
+pub struct Known {
+    pub facts: Vec<Facts>,
+    pub returns: Returns,
+    pub targets: Targets,
+}
+
+impl Known {
+    pub fn new() -> Known {
+        Known::of(known())
+    }
+
+    pub fn of(facts: Vec<Facts>) -> Known {
+        Known {
+            returns: Returns::new(DEFAULT_REPEAT_WINDOW_MS, &facts),
+            facts,
+            targets: Targets::default(),
+        }
+    }
+
+    /// The inputs as read at `now`.
+    pub fn at(&self, now: i64) -> Inputs<'_> {
+        Inputs {
+            facts: &self.facts,
+            returns: &self.returns,
+            now,
+            targets: &self.targets,
+        }
+    }
 }

@@ -91,6 +91,7 @@ pub const BEARER_JWT: &str = "bearer_jwt";
         crate::board::technicians,
         crate::kpi::http::kpis,
         crate::kpi::http::daily,
+        crate::kpi::trends_api::trends,
         crate::console::session::login,
         crate::console::session::current,
         crate::console::session::refresh,
