@@ -68,7 +68,7 @@ test("a complaint is classified from its queue", async () => {
   assert.deepStrictEqual(problems, []);
 });
 
-test("the KPI page shows the report against its targets, the daily charts and a CSV link", async () => {
+test("the KPI page shows the report against its targets, the trend charts by day, week or month and a CSV link", async () => {
   const { page, problems } = mgr;
   await page.goto(`${s.pageBase}/#/kpi`);
   await page.locator(".tile").first().waitFor();
@@ -76,9 +76,10 @@ test("the KPI page shows the report against its targets, the daily charts and a 
   assert.match(tiles, /First-time fix[\s\S]*100\.0 %[\s\S]*target ≥ 85\.0 %/);
   assert.match(tiles, /Satisfaction[\s\S]*0\.0 %[\s\S]*target ≥ 90\.0 %[\s\S]*below target/);
   assert.match(tiles, /Complaint rate/);
+  assert.match(tiles, /Repeat faults \(back within 30 days\)[\s\S]*(—|\d+\.\d %)[\s\S]*of/);
   assert.match(tiles, /Average response time/);
   const charts = page.locator("figure.chart");
-  assert.equal(await charts.count(), 5);
+  assert.equal(await charts.count(), 6);
   const titles = await page.locator("figure.chart figcaption").allInnerTexts();
   assert.deepStrictEqual(titles, [
     "Volume by service type",
@@ -86,7 +87,10 @@ test("the KPI page shows the report against its targets, the daily charts and a 
     "Resolution rate (completed that day and fixed)",
     "Satisfaction",
     "First-time fix",
+    "Repeat-fault rate (back within 30 days)",
   ]);
+  assert.equal(await page.getByRole("radio", { name: "Day" }).isChecked(), true);
+  const days = await page.locator("#chart-volume .chart-bar").count();
   // Every chart is an image with a spoken summary; the rate charts carry their target line.
   for (const label of await page.locator("figure.chart svg").evaluateAll((svgs) => svgs.map((x) => x.getAttribute("aria-label")))) {
     assert.ok(label && label.length > 10, `chart summary: ${label}`);
@@ -103,7 +107,39 @@ test("the KPI page shows the report against its targets, the daily charts and a 
   assert.equal(csv.status, 200, csv.text);
   assert.match(csv.type, /text\/csv/);
   assert.match(csv.text.split("\n")[0], /date/);
+  assert.match(csv.text.split("\n")[0], /repeat_fault_rate/);
   await screenshot(page, "kpi");
+
+  // The switch: the same charts per ISO week, then per month; the CSV follows.
+  await page.getByRole("radio", { name: "Week" }).check();
+  await page.getByRole("heading", { name: "Weekly trends" }).waitFor();
+  await page.locator("figure.chart figcaption", { hasText: "Weekly volume (work orders created)" }).waitFor();
+  const weekTitles = await page.locator("figure.chart figcaption").allInnerTexts();
+  assert.equal(weekTitles[2], "Resolution rate (completed that week and fixed)");
+  const weeks = await page.locator("#chart-volume .chart-bar").count();
+  // Thirty days span five or six ISO weeks.
+  assert.ok(weeks >= 5 && weeks <= 6 && weeks < days, `${weeks} weeks for ${days} days`);
+  // The numbers under each chart name the weeks the ISO way.
+  const volume = page.locator("figure.chart", { has: page.locator("#chart-volume") });
+  const weekRows = await volume.locator("tbody tr td:first-child").allTextContents();
+  assert.equal(weekRows.length, weeks);
+  assert.ok(weekRows.every((l) => /^\d{4}-W\d{2}$/.test(l)), weekRows.join(" "));
+  assert.match(await volume.locator("thead").textContent(), /Week/);
+  assert.match(page.url(), /period=week/);
+  const weekHref = await page.getByRole("link", { name: "Download weekly figures (CSV)" }).getAttribute("href");
+  assert.match(weekHref, /^\/v1\/kpi\/trends\?period=week&from=\d{4}-\d{2}-\d{2}&to=\d{4}-\d{2}-\d{2}&format=csv$/);
+  const weekCsv = await page.evaluate(async (u) => (await fetch(u)).text(), weekHref);
+  assert.match(weekCsv.split("\n")[0], /^period,from,to,days,region,volume,completed,/);
+
+  await page.getByRole("radio", { name: "Month" }).check();
+  await page.locator("figure.chart figcaption", { hasText: "Monthly volume (work orders created)" }).waitFor();
+  const monthRows = await volume.locator("tbody tr td:first-child").allTextContents();
+  assert.ok(monthRows.length >= 1 && monthRows.length <= 2, monthRows.join(" "));
+  assert.ok(monthRows.every((l) => /^\d{4}-\d{2}$/.test(l)), monthRows.join(" "));
+  await screenshot(page, "kpi-month");
+  // Back to days, as the page opens.
+  await page.getByRole("radio", { name: "Day" }).check();
+  await page.locator("figure.chart figcaption", { hasText: "Daily volume (work orders created)" }).waitFor();
   assert.deepStrictEqual(problems, []);
 });
 

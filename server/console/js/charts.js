@@ -62,13 +62,26 @@ function frame({ labels, yTicks, yMax, format }) {
   return { y, band, nodes: [grid, axes, xLabels] };
 }
 
-/** "2026-11-23" → "23 Nov"; anything else unchanged. */
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/** "2026-11-23" → "23 Nov", "2026-W48" → "W48", "2026-11" → "Nov 2026"; anything else unchanged. */
 function shortDate(d) {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(d);
-  if (!m) return d;
-  const month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][Number(m[2]) - 1];
-  return `${Number(m[3])} ${month}`;
+  const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(d);
+  if (day) return `${Number(day[3])} ${MONTHS[Number(day[2]) - 1]}`;
+  const week = /^\d{4}-W(\d{2})$/.exec(d);
+  if (week) return `W${Number(week[1])}`;
+  const month = /^(\d{4})-(\d{2})$/.exec(d);
+  if (month) return `${MONTHS[Number(month[2]) - 1]} ${month[1]}`;
+  return d;
 }
+
+/** How a chart names its points: per day (the default), ISO week or calendar month. */
+const PERIODS = {
+  day: { one: "Day", many: "days", each: "daily" },
+  week: { one: "Week", many: "weeks", each: "weekly" },
+  month: { one: "Month", many: "months", each: "monthly" },
+};
+const periodOf = (p) => PERIODS[p] ?? PERIODS.day;
 
 function figure(id, title, summary, svg, rows, head) {
   return h(
@@ -96,7 +109,8 @@ function svgRoot(id, summary) {
 }
 
 /** Vertical bars of counts per label (days). */
-export function barChart({ id, title, labels, values, unit = "" }) {
+export function barChart({ id, title, labels, values, unit = "", period = "day" }) {
+  const per = periodOf(period);
   const max = Math.max(0, ...values);
   const yTicks = ticks(max);
   const yMax = yTicks[yTicks.length - 1];
@@ -104,7 +118,7 @@ export function barChart({ id, title, labels, values, unit = "" }) {
   const total = values.reduce((a, b) => a + b, 0);
   const peak = values.indexOf(max);
   const summary = labels.length
-    ? `${title}: ${total}${unit} in total over ${labels.length} days, most on ${labels[peak]} (${max}).`
+    ? `${title}: ${total}${unit} in total over ${labels.length} ${per.many}, most in ${per.one.toLowerCase()} ${labels[peak]} (${max}).`
     : `${title}: no data.`;
   const svg = svgRoot(id, summary);
   const bw = Math.max(2, f.band * 0.7);
@@ -116,14 +130,15 @@ export function barChart({ id, title, labels, values, unit = "" }) {
     ),
   );
   svg.append(...f.nodes.flat(), ...bars);
-  return figure(id, title, summary, svg, labels.map((l, i) => [l, String(values[i])]), ["Day", "Count"]);
+  return figure(id, title, summary, svg, labels.map((l, i) => [l, String(values[i])]), [per.one, "Count"]);
 }
 
 /**
- * A rate per day (0..1, or null for a day with nothing to count) as a line with points, and
- * the target as a dashed line.
+ * A rate per day, week or month (0..1, or null for a period with nothing to count) as a line
+ * with points, and the target as a dashed line.
  */
-export function rateChart({ id, title, labels, values, target = null }) {
+export function rateChart({ id, title, labels, values, target = null, period = "day" }) {
+  const per = periodOf(period);
   const yTicks = [0, 0.25, 0.5, 0.75, 1];
   const pct = (v) => `${Math.round(v * 100)} %`;
   const f = frame({ labels, yTicks, yMax: 1, format: pct });
@@ -131,7 +146,7 @@ export function rateChart({ id, title, labels, values, target = null }) {
   const mean = known.length ? known.reduce((a, [v]) => a + v, 0) / known.length : null;
   const below = target === null ? 0 : known.filter(([v]) => v < target).length;
   const summary = known.length
-    ? `${title}: daily mean ${pct(mean)} over ${known.length} days with data${target !== null ? `; target ${pct(target)}, missed on ${below} days` : ""}.`
+    ? `${title}: ${per.each} mean ${pct(mean)} over ${known.length} ${per.many} with data${target !== null ? `; target ${pct(target)}, missed in ${below} ${per.many}` : ""}.`
     : `${title}: no data in this range.`;
   const svg = svgRoot(id, summary);
   const x = (i) => PAD.left + f.band * (i + 0.5);
@@ -167,7 +182,7 @@ export function rateChart({ id, title, labels, values, target = null }) {
     summary,
     svg,
     labels.map((l, i) => [l, values[i] === null || values[i] === undefined ? "—" : pct(values[i])]),
-    ["Day", "Rate"],
+    [per.one, "Rate"],
   );
 }
 

@@ -1,5 +1,6 @@
-// KPIs for a date range and region: the manager's report against its targets, volume by
-// type, daily trends as charts, and the daily figures as CSV.
+// KPIs for a date range and region: the manager's report against its targets (repeat-fault
+// rate included), volume by type, trends as charts by day, ISO week or calendar month (a
+// switch), and the figures of the chosen period as CSV.
 
 import * as api from "./api.js";
 import { h, replace, pct, notice, clearNotice, select, hashQuery, setHashQuery, loading } from "./ui.js";
@@ -7,10 +8,16 @@ import { barChart, rateChart, categoryChart } from "./charts.js";
 
 const DAY_MS = 86_400_000;
 const isoDay = (ms) => new Date(ms).toISOString().slice(0, 10);
+const PERIODS = [
+  { value: "day", label: "Day", each: "Daily", one: "day" },
+  { value: "week", label: "Week", each: "Weekly", one: "week" },
+  { value: "month", label: "Month", each: "Monthly", one: "month" },
+];
+const periodOf = (v) => PERIODS.find((p) => p.value === v) ?? PERIODS[0];
 
 export function mountKpi(main) {
   const q = hashQuery();
-  const filters = { from: q.from ?? "", to: q.to ?? "", region: q.region ?? "" };
+  const filters = { from: q.from ?? "", to: q.to ?? "", region: q.region ?? "", period: periodOf(q.period).value };
   let alive = true;
   let seq = 0;
 
@@ -18,13 +25,33 @@ export function mountKpi(main) {
   const csv = h("a", { class: "button-link", text: "Download daily figures (CSV)" });
   const tiles = h("div", { class: "tiles" });
   const charts = h("div", { class: "charts" });
+  const trendsTitle = h("h2", { id: "kpi-trends", text: "Daily trends" });
+  const switcher = h(
+    "fieldset",
+    { class: "period-switch" },
+    h("legend", { text: "Trend by" }),
+    PERIODS.map((p) =>
+      h(
+        "label",
+        { class: "period-option" },
+        h("input", { type: "radio", name: "k-period", value: p.value, checked: p.value === filters.period }),
+        ` ${p.label}`,
+      ),
+    ),
+  );
+  switcher.onchange = (e) => {
+    if (e.target?.name !== "k-period") return;
+    filters.period = periodOf(e.target.value).value;
+    setHashQuery("kpi", filters);
+    load();
+  };
   const root = h(
     "div",
     { class: "kpi" },
     h("div", { class: "page-head" }, h("h1", { text: "KPIs" }), csv),
     form,
     h("section", { attrs: { "aria-labelledby": "kpi-report" } }, h("h2", { id: "kpi-report", text: "Report" }), tiles),
-    h("section", { attrs: { "aria-labelledby": "kpi-trends" } }, h("h2", { id: "kpi-trends", text: "Daily trends" }), charts),
+    h("section", { attrs: { "aria-labelledby": "kpi-trends" } }, trendsTitle, switcher, charts),
   );
   main.append(root);
 
@@ -53,19 +80,27 @@ export function mountKpi(main) {
   async function load() {
     const my = ++seq;
     const query = { from: filters.from, to: filters.to, region: filters.region };
-    csv.href = api.withQuery("/v1/kpi/daily", { ...query, format: "csv" });
-    csv.setAttribute("download", `fieldsync-kpi-${filters.from}-${filters.to}${filters.region ? `-${filters.region}` : ""}.csv`);
+    const period = periodOf(filters.period);
+    const trendQuery = { period: period.value, ...query };
+    // Days keep the daily CSV (with breaches by rule); weeks and months the trend's.
+    csv.href =
+      period.value === "day"
+        ? api.withQuery("/v1/kpi/daily", { ...query, format: "csv" })
+        : api.withQuery("/v1/kpi/trends", { ...trendQuery, format: "csv" });
+    csv.textContent = `Download ${period.each.toLowerCase()} figures (CSV)`;
+    csv.setAttribute("download", `fieldsync-kpi-${period.value}-${filters.from}-${filters.to}${filters.region ? `-${filters.region}` : ""}.csv`);
+    trendsTitle.textContent = `${period.each} trends`;
     replace(tiles, loading("Loading the report…"));
     charts.replaceChildren();
     try {
-      const [report, daily] = await Promise.all([
+      const [report, points] = await Promise.all([
         api.get(api.withQuery("/v1/kpi", query)),
-        api.get(api.withQuery("/v1/kpi/daily", query)),
+        api.get(api.withQuery("/v1/kpi/trends", trendQuery)),
       ]);
       if (!alive || my !== seq) return;
       clearNotice(root);
       renderReport(report);
-      renderCharts(report, daily);
+      renderCharts(report, points, period);
     } catch (err) {
       if (!alive || err.status === 401) return;
       tiles.replaceChildren();
@@ -80,23 +115,26 @@ export function mountKpi(main) {
       rateTile("First-time fix", r.first_time_fix),
       rateTile("Satisfaction (score 4 or 5)", r.satisfaction),
       rateTile("Complaint rate", r.complaint_rate, { lowerIsBetter: true }),
+      rateTile(`Repeat faults (back within ${r.repeat_window_days ?? 30} days)`, r.repeat_fault_rate, { lowerIsBetter: true }),
       minutesTile("Average response time", r.avg_response_minutes),
       minutesTile("Average time to accept", r.avg_acceptance_minutes),
       tile("Work orders", String(r.work_orders), `${r.completed} completed, ${r.cancelled} cancelled`, null),
     );
   }
 
-  function renderCharts(r, daily) {
-    const labels = daily.map((d) => d.date);
-    const rate = (key) => daily.map((d) => d[key]?.rate ?? null);
-    const target = (key) => daily.find((d) => d[key]?.target !== null && d[key]?.target !== undefined)?.[key].target ?? null;
+  function renderCharts(r, points, period) {
+    const labels = points.map((d) => d.period);
+    const rate = (key) => points.map((d) => d[key]?.rate ?? null);
+    const target = (key) => points.find((d) => d[key]?.target !== null && d[key]?.target !== undefined)?.[key].target ?? null;
+    const p = period.value;
     replace(
       charts,
       categoryChart({ id: "chart-types", title: "Volume by service type", entries: Object.entries(r.volume_by_type ?? {}) }),
-      barChart({ id: "chart-volume", title: "Daily volume (work orders created)", labels, values: daily.map((d) => d.volume) }),
-      rateChart({ id: "chart-resolution", title: "Resolution rate (completed that day and fixed)", labels, values: rate("resolution_rate"), target: target("resolution_rate") }),
-      rateChart({ id: "chart-satisfaction", title: "Satisfaction", labels, values: rate("satisfaction"), target: target("satisfaction") ?? r.satisfaction?.target ?? null }),
-      rateChart({ id: "chart-ftf", title: "First-time fix", labels, values: rate("first_time_fix"), target: target("first_time_fix") ?? r.first_time_fix?.target ?? null }),
+      barChart({ id: "chart-volume", title: `${period.each} volume (work orders created)`, labels, values: points.map((d) => d.volume), period: p }),
+      rateChart({ id: "chart-resolution", title: `Resolution rate (completed that ${period.one} and fixed)`, labels, values: rate("resolution_rate"), target: target("resolution_rate"), period: p }),
+      rateChart({ id: "chart-satisfaction", title: "Satisfaction", labels, values: rate("satisfaction"), target: target("satisfaction") ?? r.satisfaction?.target ?? null, period: p }),
+      rateChart({ id: "chart-ftf", title: "First-time fix", labels, values: rate("first_time_fix"), target: target("first_time_fix") ?? r.first_time_fix?.target ?? null, period: p }),
+      rateChart({ id: "chart-repeat", title: `Repeat-fault rate (back within ${r.repeat_window_days ?? 30} days)`, labels, values: rate("repeat_fault_rate"), period: p }),
     );
   }
 
