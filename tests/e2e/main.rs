@@ -29,5 +29,6 @@ mod scenarios;
 mod stock;
 mod stock_cli;
 mod sync;
+mod travel;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_field-server");

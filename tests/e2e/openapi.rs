@@ -51,6 +51,7 @@ const ENDPOINTS: &[(&str, &str, Access)] = &[
     ("post", "/v1/workorders/{id}/followup", Access::Bearer),
     ("post", "/v1/dispatch/auto", Access::Bearer),
     ("get", "/v1/workorders/{id}/explain", Access::Bearer),
+    ("get", "/v1/technicians/{id}/route", Access::Bearer),
     ("get", "/v1/clock", Access::Bearer),
     ("post", "/v1/admin/clock", Access::Bearer),
     ("post", "/v1/admin/clock/tick", Access::Bearer),

@@ -28,6 +28,9 @@ use super::travel::{haversine_km, Km};
 /// quadratic in them).
 pub const MAX_PASSES: usize = 50;
 
+/// The least a 2-opt reversal must save to be taken: one metre.
+const MIN_SAVING_KM: f64 = 1e-3;
+
 /// One job of the day.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stop {
@@ -146,8 +149,9 @@ pub fn two_opt(start: Option<GeoPoint>, stops: &[Stop], order: &mut [usize]) {
                 let has_after = j + 1 < n;
                 let old = dist(before, first) + if has_after { dist(last, after) } else { 0.0 };
                 let new = dist(before, last) + if has_after { dist(first, after) } else { 0.0 };
-                // A margin against rounding: a reversal must save at least a millimetre.
-                if new + 1e-6 < old {
+                // A reversal must save at least a metre: on a sphere, stops in a line are
+                // never exactly additive, and reordering for millimetres is noise.
+                if new + MIN_SAVING_KM < old {
                     order[i..=j].reverse();
                     improved = true;
                 }

@@ -57,11 +57,18 @@ function variant<T extends string>(v: unknown, what: string, allowed: readonly T
   return snake;
 }
 
+/** Degrees as a number: sync-core writes floats; an integer may come back as a bigint. */
+function degrees(v: unknown, what: string): number {
+  if (typeof v === "number") return v;
+  if (typeof v === "bigint") return Number(v);
+  throw WorkOrderError.shape(`${what} is not a number`);
+}
+
 function readIntake(v: unknown): Intake {
   const m = map(v, "intake");
   const c = map(m.customer, "intake.customer");
   const p = map(m.product, "intake.product");
-  return {
+  const intake: Intake = {
     customer: {
       name: str(c.name, "customer.name"),
       phone: str(c.phone, "customer.phone"),
@@ -86,6 +93,12 @@ function readIntake(v: unknown): Intake {
     region: str(m.region, "region"),
     attachments: list(m.attachments, "attachments").map((s) => str(s, "attachment")),
   };
+  // Absent in documents without coordinates (and in every document written before them).
+  if (m.site !== undefined && m.site !== null) {
+    const s = map(m.site, "intake.site");
+    intake.site = { lat: degrees(s.lat, "site.lat"), lon: degrees(s.lon, "site.lon") };
+  }
+  return intake;
 }
 
 function schemaOf(v: unknown): number {

@@ -72,6 +72,12 @@ export interface Product {
   purchase_date: string;
 }
 
+/** A point on the Earth, WGS84 degrees: -90 <= lat <= 90, -180 <= lon <= 180. */
+export interface GeoPoint {
+  lat: number;
+  lon: number;
+}
+
 export interface Intake {
   customer: Customer;
   product: Product;
@@ -81,6 +87,8 @@ export interface Intake {
   required_skills: string[];
   region: string;
   attachments: string[];
+  /** The site's coordinates, when intake knew them; absent otherwise (and in older documents). */
+  site?: GeoPoint;
 }
 
 /** One priced line of a quote, in minor currency units (cents). */
