@@ -372,6 +372,14 @@ tests::on_each_backend! {
         assert_eq!(qa.len(), 1, "{pass}");
         assert_eq!((qa[0]["work_order"].clone(), qa[0]["anchor"].clone()), (json!("WO-N1"), json!(late_id)));
         let mgr = s.user_token("mgr-n").await;
+        // The manager's KPI report counts it open and overdue.
+        let day = audit["day"].as_str().unwrap().to_owned();
+        let kpi_path = format!("/v1/kpi?from={day}&to={day}");
+        let kpi = ok(s.get(&mgr, &kpi_path).await, 200).await;
+        let qa_kpi = &kpi["quality_audit"];
+        assert_eq!((qa_kpi["open_corrective_actions"].clone(), qa_kpi["overdue_corrective_actions"].clone()),
+            (json!(1), json!(1)), "{kpi}");
+        assert_eq!((qa_kpi["audits_closed"].clone(), qa_kpi["pass_rate"].clone()), (json!(0), Value::Null));
         let listed = ok(s.get(&mgr, "/v1/breaches").await, 200).await;
         let listed: Vec<&Value> = listed.as_array().unwrap().iter()
             .filter(|b| b["rule"] == "QA-CORRECTIVE").collect();
@@ -407,5 +415,17 @@ tests::on_each_backend! {
         ].iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect();
         assert_eq!(actions, want);
         assert_eq!(audits(&s, &mgr, "?state=closed").await.len(), 1);
+        // Closed with a failed finding: a failed audit; one finding of three passed.
+        let kpi = ok(s.get(&mgr, &kpi_path).await, 200).await;
+        let qa_kpi = &kpi["quality_audit"];
+        let figures: Vec<Value> = ["audits_closed", "audits_passed", "pass_rate", "findings",
+            "findings_passed", "open_corrective_actions", "overdue_corrective_actions"]
+            .iter().map(|k| qa_kpi[*k].clone()).collect();
+        assert_eq!(figures, [json!(1), json!(0), json!(0.0), json!(3), json!(1), json!(0), json!(0)], "{kpi}");
+        let third = qa_kpi["finding_pass_rate"].as_f64().unwrap();
+        assert!((third - 1.0 / 3.0).abs() < 1e-9, "{kpi}");
+        // Another region's figures are empty.
+        let east = ok(s.get(&admin, &format!("{kpi_path}&region=east")).await, 200).await;
+        assert_eq!(east["quality_audit"]["audits_closed"], 0, "{east}");
     }
 }

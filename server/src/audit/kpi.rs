@@ -39,6 +39,18 @@ pub async fn figures(
     region: Option<&str>,
     now: i64,
 ) -> sqlx::Result<AuditFigures> {
+    let one = region.map(|r| vec![r.to_owned()]);
+    figures_in(conn, from, to, one.as_deref(), now).await
+}
+
+/// [`figures`] over several regions (`None`: every region), for a caller's scope.
+pub async fn figures_in(
+    conn: &mut AnyConnection,
+    from: i64,
+    to: i64,
+    regions: Option<&[String]>,
+    now: i64,
+) -> sqlx::Result<AuditFigures> {
     let rows = sqlx::query(
         "SELECT a.id AS id, a.region AS region, a.state AS state, f.result AS result,
                 f.deadline_at AS deadline_at, f.verified_at AS verified_at
@@ -61,7 +73,7 @@ pub async fn figures(
     };
     for r in rows {
         let rgn: String = r.try_get("region")?;
-        if region.is_some_and(|want| want != rgn) {
+        if regions.is_some_and(|rs| !rs.contains(&rgn)) {
             continue;
         }
         let id: String = r.try_get("id")?;

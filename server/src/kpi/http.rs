@@ -68,6 +68,8 @@ pub async fn kpis(
     })
     .await?;
     let report: KpiReport = kpi::report(&loaded.inputs(), &loaded.range, region);
+    let report =
+        super::audit::with_quality_audit(&state, &user, report, &loaded.range, region).await?;
     Ok(HttpResponse::Ok().json(report))
 }
 

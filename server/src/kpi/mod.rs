@@ -29,9 +29,11 @@
 //! | `http`, `trends_api` | the endpoints `GET /v1/kpi`, `/v1/kpi/daily` and `/v1/kpi/trends` |
 //! | `load` | reading the facts and the returns a KPI endpoint computes from |
 //! | `csv` | the series as CSV |
+//! | `audit` | the quality audit's figures beside the report (`quality_audit` of `GET /v1/kpi`) |
 //!
 //! [`View`]: sync_core::workorder::View
 
+mod audit;
 mod csv;
 mod daily;
 mod facts;
