@@ -123,15 +123,19 @@ fn series(v: &Value, label: &str) -> String {
             "{:<10} {:>4} {:>6} {:>9}  {:<20} {:<20} {:<20} {:<20}",
             p[label].as_str().unwrap_or("?"),
             p["days"].as_u64().unwrap_or(1),
-            p["volume"],
-            p["completed"],
+            p["volume"].as_u64().unwrap_or(0),
+            p["completed"].as_u64().unwrap_or(0),
             rate(&p["resolution_rate"]),
             rate(&p["satisfaction"]),
             rate(&p["first_time_fix"]),
             rate(&p["repeat_fault_rate"]),
         ));
     }
-    lines.join("\n")
+    lines
+        .iter()
+        .map(|l| l.trim_end())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]
