@@ -531,7 +531,10 @@ async fn run_on(dev: &Device, command: Command, out: &Out) -> anyhow::Result<()>
         }
         Command::OnSite { job, at } => {
             let p = at.point()?;
-            step(dev, out, &job, "on site", |w, a, now| w.on_site_at(a, p, now)).await?
+            step(dev, out, &job, "on site", |w, a, now| {
+                w.on_site_at(a, p, now)
+            })
+            .await?
         }
         Command::Diagnose {
             job,

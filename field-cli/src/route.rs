@@ -28,7 +28,9 @@ impl SiteArgs {
         match (self.lat, self.lon) {
             (Some(lat), Some(lon)) => match GeoPoint::new(lat, lon) {
                 Ok(p) => Ok(Some(p)),
-                Err(e) => bail!("{e}; give --lat and --lon in degrees, e.g. --lat 52.52 --lon 13.405"),
+                Err(e) => {
+                    bail!("{e}; give --lat and --lon in degrees, e.g. --lat 52.52 --lon 13.405")
+                }
             },
             (None, None) => Ok(None),
             _ => bail!("give both --lat and --lon, or neither"),

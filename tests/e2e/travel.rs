@@ -164,7 +164,8 @@ tests::on_each_backend! {
 fn appointment(dev: &mut tests::Device, id: &str, start: i64, now: i64) {
     dev.act(id, |wo, me| {
         wo.accept(me, now).unwrap();
-        wo.set_appointment(me, start, start + 3_600_000, None, now).unwrap()
+        wo.set_appointment(me, start, start + 3_600_000, None, now)
+            .unwrap()
     });
 }
 
@@ -249,8 +250,10 @@ fn forge_on_site(dev: &mut tests::Device, id: &str, lat: f64, lon: f64, at: i64)
             "position": {"lat": lat, "lon": lon},
         })
         .to_string();
-        doc.transact::<_, _, AutomergeError>(|tx| tx.insert(&events, len, json.as_str()).map(|_| ()))
-            .unwrap();
+        doc.transact::<_, _, AutomergeError>(|tx| {
+            tx.insert(&events, len, json.as_str()).map(|_| ())
+        })
+        .unwrap();
     });
 }
 

@@ -116,8 +116,10 @@ pub async fn record(
         let step = chunk(
             state,
             &mut conn,
-            &jobs,
-            &travel,
+            Inputs {
+                jobs: &jobs,
+                travel: &travel,
+            },
             &mut queue,
             bounds,
             &mut report,
@@ -145,12 +147,19 @@ pub async fn record(
     Ok(report)
 }
 
+/// What every chunk decides from: the jobs as planned, and the travel they were ranked with
+/// (a job decided again is ranked the same way).
+#[derive(Clone, Copy)]
+struct Inputs<'a> {
+    jobs: &'a HashMap<String, Job>,
+    travel: &'a Travel,
+}
+
 /// One chunk: the first decisions of `queue`, in one short transaction.
 async fn chunk(
     state: &AppState,
     conn: &mut AnyConnection,
-    jobs: &HashMap<String, Job>,
-    travel: &Travel,
+    inputs: Inputs<'_>,
     queue: &mut VecDeque<Explanation>,
     bounds: ChunkBounds,
     report: &mut BatchReport,
@@ -177,8 +186,10 @@ async fn chunk(
     crate::db::docs::lock_rows(&mut tx, &ids)
         .await
         .map_err(ApiError::Internal)?;
-    let mut recheck =
-        Recheck::with_travel(service::technicians(&mut tx, None).await?, travel.clone());
+    let mut recheck = Recheck::with_travel(
+        service::technicians(&mut tx, None).await?,
+        inputs.travel.clone(),
+    );
     let waiting = still_waiting(&mut tx, &ids).await?;
     let prologue = started.elapsed();
     let ctx = state.ctx(now);
@@ -187,7 +198,7 @@ async fn chunk(
             break;
         };
         let current = waiting.get(&planned.job).and_then(|refused| {
-            jobs.get(&planned.job).map(|j| Job {
+            inputs.jobs.get(&planned.job).map(|j| Job {
                 refused: refused.clone(),
                 ..j.clone()
             })

@@ -77,9 +77,7 @@ pub fn nearest_neighbour(start: Option<GeoPoint>, stops: &[Stop]) -> Vec<usize> 
     let mut fixed: Vec<usize> = (0..stops.len())
         .filter(|&i| stops[i].window.is_some())
         .collect();
-    fixed.sort_by(|&a, &b| {
-        (stops[a].window, &stops[a].id).cmp(&(stops[b].window, &stops[b].id))
-    });
+    fixed.sort_by(|&a, &b| (stops[a].window, &stops[a].id).cmp(&(stops[b].window, &stops[b].id)));
     let mut free: Vec<usize> = (0..stops.len())
         .filter(|&i| stops[i].window.is_none() && stops[i].site.is_some())
         .collect();

@@ -115,7 +115,9 @@ fn arb_travel() -> impl Strategy<Value = Travel> {
             sites: sites
                 .into_iter()
                 .enumerate()
-                .filter_map(|(i, s)| s.map(|(lat, lon)| (format!("j{i:02}"), GeoPoint { lat, lon })))
+                .filter_map(|(i, s)| {
+                    s.map(|(lat, lon)| (format!("j{i:02}"), GeoPoint { lat, lon }))
+                })
                 .collect(),
             positions: homes
                 .into_iter()

@@ -66,18 +66,30 @@ fn a_site_survives_save_load_and_a_fork_to_a_device() {
     let phone = wo.fork_for("phone-a").unwrap();
     assert_eq!(phone.view().unwrap().intake.site, Some(berlin()));
     let json = serde_json::to_value(phone.view().unwrap().intake).unwrap();
-    assert_eq!(json["site"], serde_json::json!({"lat": 52.52, "lon": 13.405}));
+    assert_eq!(
+        json["site"],
+        serde_json::json!({"lat": 52.52, "lon": 13.405})
+    );
 }
 
 #[test]
 fn intake_refuses_a_site_out_of_range() {
-    for (lat, lon) in [(90.1, 0.0), (-91.0, 0.0), (0.0, 180.5), (0.0, -200.0), (f64::NAN, 1.0)] {
+    for (lat, lon) in [
+        (90.1, 0.0),
+        (-91.0, 0.0),
+        (0.0, 180.5),
+        (0.0, -200.0),
+        (f64::NAN, 1.0),
+    ] {
         let intake = Intake {
             site: Some(GeoPoint { lat, lon }),
             ..Intake::example()
         };
         match WorkOrder::create("WO-7", &office(), intake, T0) {
-            Err(WorkOrderError::Invalid { field: "site", reason }) => {
+            Err(WorkOrderError::Invalid {
+                field: "site",
+                reason,
+            }) => {
                 assert!(reason.contains("between"), "{reason}")
             }
             other => panic!("({lat}, {lon}): {other:?}"),
@@ -88,7 +100,8 @@ fn intake_refuses_a_site_out_of_range() {
 #[test]
 fn an_on_site_event_carries_the_position_and_one_without_reads_as_before() {
     let mut wo = accepted(None);
-    wo.on_site_at(&tech(), Some(berlin()), T0 + 3 * MIN).unwrap();
+    wo.on_site_at(&tech(), Some(berlin()), T0 + 3 * MIN)
+        .unwrap();
     let events = wo.history().unwrap();
     let on_site = events.last().unwrap();
     assert_eq!(on_site.kind, EventKind::OnSite);
@@ -108,7 +121,14 @@ fn an_on_site_event_carries_the_position_and_one_without_reads_as_before() {
     // The view does not change with a position.
     assert_eq!(wo.view().unwrap().status, Status::OnSite);
     assert!(wo
-        .on_site_at(&tech(), Some(GeoPoint { lat: 0.0, lon: 181.0 }), T0)
+        .on_site_at(
+            &tech(),
+            Some(GeoPoint {
+                lat: 0.0,
+                lon: 181.0
+            }),
+            T0
+        )
         .is_err());
 }
 
@@ -131,9 +151,27 @@ fn the_upload_check_refuses_a_position_out_of_range_or_on_another_kind_of_event(
         device: "phone-a",
     };
     let cases = [
-        (EventKind::OnSite, GeoPoint { lat: 95.0, lon: 0.0 }, "latitude 95"),
-        (EventKind::OnSite, GeoPoint { lat: 1.0, lon: -190.0 }, "longitude -190"),
-        (EventKind::EnRoute, berlin(), "only on_site carries a position"),
+        (
+            EventKind::OnSite,
+            GeoPoint {
+                lat: 95.0,
+                lon: 0.0,
+            },
+            "latitude 95",
+        ),
+        (
+            EventKind::OnSite,
+            GeoPoint {
+                lat: 1.0,
+                lon: -190.0,
+            },
+            "longitude -190",
+        ),
+        (
+            EventKind::EnRoute,
+            berlin(),
+            "only on_site carries a position",
+        ),
     ];
     for (kind, p, expect) in cases {
         let mut server = accepted(None);
@@ -156,7 +194,9 @@ fn the_upload_check_refuses_a_position_out_of_range_or_on_another_kind_of_event(
     // A position in range on an on-site event passes.
     let mut server = accepted(None);
     let mut phone = server.fork_for("phone-a").unwrap();
-    phone.on_site_at(&tech(), Some(berlin()), T0 + 3 * MIN).unwrap();
+    phone
+        .on_site_at(&tech(), Some(berlin()), T0 + 3 * MIN)
+        .unwrap();
     let before = server.heads();
     let changes = phone.doc().get_changes(&before);
     server.doc_mut().apply_changes(changes).unwrap();

@@ -25,9 +25,9 @@ mod view;
 pub use conflict::{Conflict, ConflictKind};
 pub use error::WorkOrderError;
 pub use model::{
-    ComplaintCategory, Customer, CustomerTier, Event, EventKind, GeoPoint, Intake, OldPart, PartFields,
-    PartPatch, PhotoKind, Priority, Product, QuoteItem, Role, ServiceType, LOW_SCORE_MAX,
-    SCHEMA_VERSION,
+    ComplaintCategory, Customer, CustomerTier, Event, EventKind, GeoPoint, Intake, OldPart,
+    PartFields, PartPatch, PhotoKind, Priority, Product, QuoteItem, Role, ServiceType,
+    LOW_SCORE_MAX, SCHEMA_VERSION,
 };
 pub use ops::PartInput;
 pub use seal::{SealChange, SealReport, SignedContent};
