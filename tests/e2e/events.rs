@@ -341,7 +341,10 @@ async fn expect_stock(src: &mut EventSource, who: &str, want: &[&str]) {
         let data: Value = serde_json::from_str(&e.data).unwrap();
         assert_eq!(data["reason"], "changed", "{who}: {data}");
         assert_eq!(data["work_orders"], json!([]), "{who}: {data}");
-        for l in data["stock"].as_array().unwrap_or_else(|| panic!("{who}: {data}")) {
+        for l in data["stock"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{who}: {data}"))
+        {
             seen.push(l.as_str().unwrap().to_owned());
         }
     }
