@@ -98,7 +98,8 @@ pub(crate) async fn record(
         ));
     }
     let f = body.check(now)?;
-    if audit.auditor.is_none() {
+    // An auditor of the region takes an audit still waiting; an admin records without taking it.
+    if audit.auditor.is_none() && user.role == Role::Auditor {
         sqlx::query(
             "UPDATE audits SET state = 'open', auditor = $1, assigned_at = $2 WHERE id = $3",
         )
