@@ -439,12 +439,17 @@ mod tests {
     #[test]
     fn the_mirrors_name_exactly_the_fields_sync_core_serializes() {
         let actor = Actor::new("admin", sync_core::workorder::Role::Admin, "server-1");
-        let intake = sync_core::workorder::Intake::example();
+        // With every optional field present (a site), so that the mirror names it too.
+        let intake = sync_core::workorder::Intake {
+            site: Some(sync_core::workorder::GeoPoint::new(52.52, 13.405).unwrap()),
+            ..sync_core::workorder::Intake::example()
+        };
         let wo = WorkOrder::create("WO-1", &actor, intake, 1_000).unwrap();
         let view = serde_json::to_value(wo.view().unwrap()).unwrap();
         assert_eq!(keys(&view), properties::<WorkOrderView>());
         assert_eq!(keys(&view["intake"]), properties::<Intake>());
         assert_eq!(keys(&view["intake"]["customer"]), properties::<Customer>());
         assert_eq!(keys(&view["intake"]["product"]), properties::<Product>());
+        assert_eq!(keys(&view["intake"]["site"]), properties::<GeoPoint>());
     }
 }
