@@ -65,8 +65,8 @@ use sync_core::workorder::{ComplaintCategory, PartInput, PartPatch, PhotoKind, W
 use crate::cli::{parse_item, parse_time};
 use crate::device::Device;
 
-mod events;
 mod audit;
+mod events;
 mod spec;
 mod stock;
 mod travel;
