@@ -12,6 +12,7 @@ use super::draw::history;
 use super::model::{Audit, AuditDetail, Finding, NewFinding, Verify, QA_CORRECTIVE};
 use super::store::{self, FINDING_COLUMNS};
 use crate::auth::AuthUser;
+use crate::db::WriteTx;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 
@@ -52,14 +53,18 @@ fn may_audit(user: &AuthUser, audit: &Audit) -> Result<(), ApiError> {
     }
 }
 
-async fn answer(
+/// Commits a change to audit `id`, tells the live stream its work order changed, and answers
+/// the audit as it now stands.
+async fn commit_and_answer(
     state: &AppState,
-    conn: &mut AnyConnection,
+    tx: WriteTx,
     id: &str,
     wo_id: &str,
     status: actix_web::http::StatusCode,
 ) -> Result<HttpResponse, ApiError> {
-    let d: Option<AuditDetail> = store::detail(conn, id).await?;
+    tx.commit().await?;
+    let mut conn = state.db.pool.acquire().await?;
+    let d: Option<AuditDetail> = store::detail(&mut conn, id).await?;
     crate::events::notify(state, [crate::events::Change::doc(wo_id)]);
     Ok(HttpResponse::build(status).json(d))
 }
@@ -160,11 +165,9 @@ pub(crate) async fn record(
         .await?;
         crate::clock::store::summarize(&mut tx, std::slice::from_ref(&audit.wo_id)).await?;
     }
-    tx.commit().await?;
-    let mut conn = state.db.pool.acquire().await?;
-    answer(
+    commit_and_answer(
         &state,
-        &mut conn,
+        tx,
         &audit.id,
         &audit.wo_id,
         actix_web::http::StatusCode::CREATED,
@@ -254,11 +257,9 @@ pub(crate) async fn verify(
         if note.is_empty() { "" } else { ": " }
     );
     history(&mut tx, &id, now, &user.id, "verified", &detail).await?;
-    tx.commit().await?;
-    let mut conn = state.db.pool.acquire().await?;
-    answer(
+    commit_and_answer(
         &state,
-        &mut conn,
+        tx,
         &id,
         &audit.wo_id,
         actix_web::http::StatusCode::OK,
@@ -314,11 +315,9 @@ pub(crate) async fn close(
         n => format!("failed: {n} of {} finding(s) failed", findings.len()),
     };
     history(&mut tx, &id, now, &user.id, "closed", &detail).await?;
-    tx.commit().await?;
-    let mut conn = state.db.pool.acquire().await?;
-    answer(
+    commit_and_answer(
         &state,
-        &mut conn,
+        tx,
         &id,
         &audit.wo_id,
         actix_web::http::StatusCode::OK,
