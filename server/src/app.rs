@@ -72,7 +72,7 @@ impl Application {
             clock,
             auth: crate::auth::AuthGuards::default(),
             group,
-            docs: crate::sync::cache::DocCache::new(crate::sync::cache::DEFAULT_CACHE_BYTES),
+            docs: crate::sync::cache::DocCache::new(settings.doc_cache_bytes),
             sync_permits: tokio::sync::Semaphore::new(crate::sync::MAX_CONCURRENT_MERGES),
             events,
         });

@@ -44,6 +44,9 @@ pub struct Cli {
     pub clock: Option<String>,
     /// Logs on stderr: `text` (for people) or `json` (one object per line, for log
     /// collectors). stdout carries only the `listening on` line either way.
+    /// Memory bound of the hot-document cache, in MiB (default 32; 0 turns it off).
+    #[arg(long, env = "FIELDSYNC_DOC_CACHE_MIB")]
+    pub doc_cache_mib: Option<u64>,
     #[arg(long, env = "FIELDSYNC_LOG_FORMAT")]
     pub log_format: Option<String>,
     /// Print the effective service policy as TOML and exit.
@@ -86,6 +89,7 @@ struct FileConfig {
     policy: Option<PathBuf>,
     clock: Option<String>,
     log_format: Option<String>,
+    doc_cache_mib: Option<u64>,
 }
 
 /// A secret that never prints.
@@ -134,6 +138,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Fill an empty database with demo data at start (`--demo`).
     pub demo: bool,
+    /// Memory bound of the hot-document cache, in bytes (`--doc-cache-mib`).
+    pub doc_cache_bytes: u64,
 }
 
 /// How log lines on stderr look.
@@ -176,6 +182,7 @@ impl Default for Settings {
             print_policy: false,
             log_format: LogFormat::Text,
             demo: false,
+            doc_cache_bytes: crate::sync::cache::DEFAULT_CACHE_BYTES,
         }
     }
 }
@@ -236,6 +243,9 @@ impl Settings {
             if let Some(v) = file.log_format {
                 s.log_format = v.parse()?;
             }
+            if let Some(v) = file.doc_cache_mib {
+                s.doc_cache_bytes = v.saturating_mul(1024 * 1024);
+            }
         }
         if let Some(v) = cli.policy {
             s.policy = Some(v);
@@ -247,6 +257,9 @@ impl Settings {
         }
         if let Some(v) = cli.log_format {
             s.log_format = v.parse()?;
+        }
+        if let Some(v) = cli.doc_cache_mib {
+            s.doc_cache_bytes = v.saturating_mul(1024 * 1024);
         }
         if let Some(v) = cli.bind {
             s.bind = v;

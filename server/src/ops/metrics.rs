@@ -186,7 +186,7 @@ fn describe() {
     );
     describe_counter!(
         "fieldsync_doc_cache_total",
-        "Lookups of the hot-document cache that found the document, by result (hit, stale)."
+        "Lookups of the hot-document cache, by result (hit; stale: held with other heads; miss: not held)."
     );
     describe_gauge!(
         HTTP_IN_FLIGHT,

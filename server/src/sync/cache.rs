@@ -64,7 +64,10 @@ impl DocCache {
     /// Takes the document `id` out of the cache if it has exactly `heads`; a stale entry is
     /// dropped.
     pub fn take(&self, id: &str, heads: &str) -> Option<Entry> {
-        let (_, entry) = self.inner.remove(id)?;
+        let Some((_, entry)) = self.inner.remove(id) else {
+            metrics::counter!("fieldsync_doc_cache_total", "result" => "miss").increment(1);
+            return None;
+        };
         let hit = entry.heads == heads;
         metrics::counter!("fieldsync_doc_cache_total", "result" => if hit { "hit" } else { "stale" })
             .increment(1);

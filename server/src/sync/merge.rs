@@ -169,7 +169,7 @@ pub fn one(input: Input, cx: &Cx) -> DocOutcome {
         );
         outcome.offset = arrived.then_some(p.offset);
         outcome.write = Some(Box::new(PendingWrite {
-            doc: DocWrite::of(&doc, &r.heads_before, &offered.row),
+            doc: DocWrite::of_sync(&doc, &r, &offered.row),
             projection: p,
             clocks,
             open_escalations: Some(open_escalations),

@@ -141,7 +141,7 @@ async fn write(
     done.changes = outcomes
         .iter()
         .filter_map(|o| o.write.as_ref())
-        .map(|w| w.doc.changes.len())
+        .map(|w| w.doc.added)
         .sum();
     db::projection::write_many(tx, &projections, cx.now, &ctx).await?;
     drop(projections);

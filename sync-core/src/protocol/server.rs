@@ -52,6 +52,11 @@ pub struct Responded {
     pub applied: Vec<ChangeHash>,
     /// Changes the document needs before queued ones can apply (normally empty).
     pub missing_deps: Vec<ChangeHash>,
+    /// The change chunks of the offer's message as they arrived, joined: what storage appends
+    /// instead of re-encoding `applied` from the document (`doc.get_changes`). Empty when
+    /// nothing was applied or changes wait for missing dependencies (then re-encode).
+    /// It may repeat changes the document already had; loading it again skips those.
+    pub arrived: Vec<u8>,
     /// Whether `state` changed and must be persisted.
     pub state_changed: bool,
 }
@@ -134,6 +139,7 @@ pub fn respond(
             heads_before,
             applied: Vec::new(),
             missing_deps: Vec::new(),
+            arrived: Vec::new(),
             state_changed: false,
         });
     }
@@ -148,6 +154,11 @@ pub fn respond(
         ),
         None => None,
     };
+
+    let mut arrived: Vec<u8> = message
+        .as_ref()
+        .map(|m| m.changes.iter().collect::<Vec<&[u8]>>().concat())
+        .unwrap_or_default();
 
     // Each request stands alone: a previous response may have been lost, so never rely
     // on what was sent before (Automerge would otherwise skip changes it sent once).
@@ -192,6 +203,9 @@ pub fn respond(
     };
     // Once it applies this reply, the device sits at these heads.
     state.sent_heads = doc.get_heads();
+    if applied.is_empty() || !missing_deps.is_empty() {
+        arrived = Vec::new();
+    }
 
     Ok(Responded {
         reply: DocReply {
@@ -203,6 +217,7 @@ pub fn respond(
         heads_before,
         applied,
         missing_deps,
+        arrived,
         state_changed: true,
     })
 }
@@ -307,7 +322,7 @@ mod tests {
     use super::*;
     use crate::protocol::heads_to_wire;
     use automerge::transaction::Transactable;
-    use automerge::{ActorId, ROOT};
+    use automerge::{ActorId, ReadDoc, ROOT};
 
     fn doc(actor: u8, value: i64) -> Automerge {
         let mut doc = Automerge::new().with_actor(ActorId::from([actor; 16]));
@@ -385,6 +400,77 @@ mod tests {
         assert_eq!(done.heads_before, shared);
         assert!(done.missing_deps.is_empty());
         assert_eq!(server.get_heads(), device.get_heads());
+    }
+
+    #[test]
+    fn the_arrived_chunk_rebuilds_the_merged_document_on_the_stored_one() {
+        let mut server = doc(1, 1);
+        let stored = server.save();
+        let mut device = server.fork().with_actor(ActorId::from([2; 16]));
+        let shared = device.get_heads();
+        for v in 3..6_i64 {
+            device
+                .transact::<_, _, AutomergeError>(|tx| tx.put(ROOT, "k", v))
+                .unwrap();
+        }
+        let mut device_state = sync::State::new();
+        assume_peer_at(&mut device, &mut device_state, shared).unwrap();
+        let message = device
+            .generate_sync_message(&mut device_state)
+            .unwrap()
+            .encode();
+        let mut state = PeerState::new();
+        let done = respond(
+            &mut server,
+            &mut state,
+            &offer("wo-1", &device, Some(message.clone())),
+        )
+        .unwrap();
+        assert_eq!(done.applied.len(), 3);
+        assert!(!done.arrived.is_empty());
+        // Storage appends the chunk to what it held: loading both gives the merged document.
+        let reloaded = Automerge::load(&[stored, done.arrived.clone()].concat()).unwrap();
+        assert_eq!(reloaded.get_heads(), server.get_heads());
+        assert_eq!(
+            reloaded.get(ROOT, "k").unwrap().unwrap().0.as_i64(),
+            Some(5)
+        );
+
+        // Offered again, nothing applies and nothing is to be appended.
+        let again = respond(
+            &mut server,
+            &mut state,
+            &offer("wo-1", &device, Some(message)),
+        )
+        .unwrap();
+        assert!(again.applied.is_empty());
+        assert!(again.arrived.is_empty());
+    }
+
+    #[test]
+    fn a_chunk_whose_changes_wait_for_missing_dependencies_is_not_handed_to_storage() {
+        let mut server = doc(1, 1);
+        let mut device = server.fork().with_actor(ActorId::from([2; 16]));
+        device
+            .transact::<_, _, AutomergeError>(|tx| tx.put(ROOT, "k", 7_i64))
+            .unwrap();
+        let middle = device.get_heads();
+        device
+            .transact::<_, _, AutomergeError>(|tx| tx.put(ROOT, "k", 8_i64))
+            .unwrap();
+        // A message holding only the last change: it waits for the one before it.
+        let mut device_state = sync::State::new();
+        assume_peer_at(&mut device, &mut device_state, middle).unwrap();
+        let message = device.generate_sync_message(&mut device_state).unwrap();
+        let mut state = PeerState::new();
+        let done = respond(
+            &mut server,
+            &mut state,
+            &offer("wo-1", &device, Some(message.encode())),
+        )
+        .unwrap();
+        assert!(!done.missing_deps.is_empty());
+        assert!(done.arrived.is_empty());
     }
 
     #[test]
