@@ -229,7 +229,8 @@ pub async fn write_clocks(
         }
     }
     const COLS: usize = 11;
-    for chunk in upserts.chunks(crate::db::MAX_BINDS / COLS) {
+    let values = crate::db::values::Values::of(conn);
+    for chunk in upserts.chunks(values.rows_per_statement(COLS)) {
         let sql = format!(
             "INSERT INTO clocks (wo_id, rule, anchor, region, technician, started_at, due_at, not_before, stopped_at, stopped_by, stop)
              VALUES {}
@@ -237,7 +238,7 @@ pub async fn write_clocks(
                technician = excluded.technician, started_at = excluded.started_at, due_at = excluded.due_at,
                not_before = excluded.not_before, stopped_at = excluded.stopped_at,
                stopped_by = excluded.stopped_by, stop = excluded.stop",
-            crate::db::projection::rows_sql(chunk.len(), COLS)
+            values.sql(chunk.len(), COLS)
         );
         let mut q = sqlx::query(&sql);
         for (wo_id, region, row) in chunk {

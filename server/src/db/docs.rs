@@ -462,11 +462,12 @@ pub async fn insert_changes(
         .filter(|(_, w)| w.snapshot.is_none())
         .flat_map(|(id, w)| w.changes.iter().map(move |c| (*id, c)))
         .collect();
-    for chunk in rows.chunks(crate::db::MAX_BINDS / 6) {
+    let values = crate::db::values::Values::of(conn);
+    for chunk in rows.chunks(values.rows_per_statement(6)) {
         let sql = format!(
             "INSERT INTO doc_changes (doc_id, hash, change, uploader, device_id, received_at)
              VALUES {} ON CONFLICT (doc_id, hash) DO NOTHING",
-            crate::db::projection::rows_sql(chunk.len(), 6)
+            values.sql(chunk.len(), 6)
         );
         let mut q = sqlx::query(&sql);
         for (id, (hash, bytes)) in chunk {

@@ -174,6 +174,21 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_failing_job_alone_is_undone_and_the_next_one_commits() {
+        let scratch = db().await;
+        let db = &scratch.db;
+        let w = GroupWriter::start(db.clone());
+        let failed = w.write(insert("alone", true)).await;
+        assert!(failed.unwrap_err().to_string().contains("job alone fails"));
+        assert_eq!(w.write(insert("next", false)).await.unwrap(), "next");
+        let keys: Vec<String> = sqlx::query_scalar("SELECT k FROM t ORDER BY k")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(keys, ["next"]);
+    }
+
+    #[tokio::test]
     async fn concurrent_jobs_commit_together_and_a_failing_one_alone_is_undone() {
         let scratch = db().await;
         let db = &scratch.db;

@@ -16,6 +16,7 @@ pub mod projection;
 pub mod sync_state;
 pub mod tokens;
 pub mod users;
+pub mod values;
 pub mod write;
 
 pub use write::{WriteGate, WriteTx};

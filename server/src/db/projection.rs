@@ -8,6 +8,7 @@ use sqlx::{AnyConnection, Row};
 use sync_core::workorder::{Event, View};
 
 use crate::clock::store::{self, ClockMap};
+use crate::db::values::Values;
 use crate::db::MAX_BINDS;
 use crate::policy::Policy;
 use crate::projection::{self, EventTime, Projection};
@@ -123,7 +124,8 @@ pub async fn write_many(
         return Ok(());
     }
     let now = ctx.now;
-    for chunk in items.chunks(MAX_BINDS / 15) {
+    let values = Values::of(conn);
+    for chunk in items.chunks(values.rows_per_statement(15)) {
         let sql = format!(
             "INSERT INTO work_orders (id, region, status, assignee, priority, service_type, customer_name, open_conflicts, created_at, updated_at,
                tier, skills, refused_by, appointment_start, appointment_end)
@@ -134,7 +136,7 @@ pub async fn write_many(
                updated_at = excluded.updated_at, tier = excluded.tier, skills = excluded.skills,
                refused_by = excluded.refused_by, appointment_start = excluded.appointment_start,
                appointment_end = excluded.appointment_end",
-            rows_sql(chunk.len(), 15)
+            values.sql(chunk.len(), 15)
         );
         let mut q = sqlx::query(&sql);
         for item in chunk {
@@ -185,14 +187,14 @@ pub async fn write_many(
         store::sync_escalations(conn, v, &p.clocks, dispatch_ms, now, item.open_escalations)
             .await?;
     }
-    for chunk in items.chunks(MAX_BINDS / 7) {
+    for chunk in items.chunks(values.rows_per_statement(7)) {
         let sql = format!(
             "INSERT INTO wo_facts (wo_id, facts, region, created_at, completed_at, followed_up_at, serial)
              VALUES {}
              ON CONFLICT (wo_id) DO UPDATE SET facts = excluded.facts, region = excluded.region,
                created_at = excluded.created_at, completed_at = excluded.completed_at,
                followed_up_at = excluded.followed_up_at, serial = excluded.serial",
-            rows_sql(chunk.len(), 7)
+            values.sql(chunk.len(), 7)
         );
         let mut q = sqlx::query(&sql);
         for item in chunk {
@@ -231,10 +233,11 @@ async fn write_children(conn: &mut AnyConnection, views: &[&View]) -> sqlx::Resu
         .iter()
         .flat_map(|v| v.parts.iter().map(|p| (v.id.as_str(), p)))
         .collect();
-    for chunk in parts.chunks(MAX_BINDS / 7) {
+    let values = Values::of(conn);
+    for chunk in parts.chunks(values.rows_per_statement(7)) {
         let sql = format!(
             "INSERT INTO part_lines (wo_id, line, sku, qty, price_cents, removed, technician) VALUES {}",
-            rows_sql(chunk.len(), 7)
+            values.sql(chunk.len(), 7)
         );
         let mut q = sqlx::query(&sql);
         for (id, p) in chunk {
@@ -253,10 +256,10 @@ async fn write_children(conn: &mut AnyConnection, views: &[&View]) -> sqlx::Resu
         .iter()
         .flat_map(|v| v.photos.iter().map(|p| (v.id.as_str(), p)))
         .collect();
-    for chunk in photos.chunks(MAX_BINDS / 5) {
+    for chunk in photos.chunks(values.rows_per_statement(5)) {
         let sql = format!(
             "INSERT INTO photos (wo_id, photo, blob, kind, removed) VALUES {}",
-            rows_sql(chunk.len(), 5)
+            values.sql(chunk.len(), 5)
         );
         let mut q = sqlx::query(&sql);
         for (id, p) in chunk {
@@ -289,10 +292,10 @@ async fn write_children(conn: &mut AnyConnection, views: &[&View]) -> sqlx::Resu
         mine.dedup();
         blobs.extend(mine.into_iter().map(|b| (v.id.as_str(), b)));
     }
-    for chunk in blobs.chunks(MAX_BINDS / 2) {
+    for chunk in blobs.chunks(values.rows_per_statement(2)) {
         let sql = format!(
             "INSERT INTO doc_blobs (wo_id, blob) VALUES {} ON CONFLICT DO NOTHING",
-            rows_sql(chunk.len(), 2)
+            values.sql(chunk.len(), 2)
         );
         let mut q = sqlx::query(&sql);
         for (id, b) in chunk {
@@ -305,11 +308,12 @@ async fn write_children(conn: &mut AnyConnection, views: &[&View]) -> sqlx::Resu
 
 /// Keeps each event's device time, receipt and field time (once: replays change nothing).
 async fn write_times(conn: &mut AnyConnection, times: &[(&str, &EventTime)]) -> sqlx::Result<()> {
-    for chunk in times.chunks(MAX_BINDS / 6) {
+    let values = Values::of(conn);
+    for chunk in times.chunks(values.rows_per_statement(6)) {
         let sql = format!(
             "INSERT INTO event_times (wo_id, event_id, device_id, device_at, received_at, field_at)
              VALUES {} ON CONFLICT (wo_id, event_id) DO NOTHING",
-            rows_sql(chunk.len(), 6)
+            values.sql(chunk.len(), 6)
         );
         let mut q = sqlx::query(&sql);
         for (wo_id, t) in chunk {

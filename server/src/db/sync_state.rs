@@ -75,11 +75,12 @@ pub async fn put_many(
     device: &str,
     states: &[(String, Vec<u8>)],
 ) -> sqlx::Result<()> {
-    for chunk in states.chunks(crate::db::MAX_BINDS / 3) {
+    let values = crate::db::values::Values::of(conn);
+    for chunk in states.chunks(values.rows_per_statement(3)) {
         let sql = format!(
             "INSERT INTO sync_states (device_id, doc_id, state) VALUES {}
              ON CONFLICT (device_id, doc_id) DO UPDATE SET state = excluded.state",
-            crate::db::projection::rows_sql(chunk.len(), 3)
+            values.sql(chunk.len(), 3)
         );
         let mut q = sqlx::query(&sql);
         for (doc, state) in chunk {

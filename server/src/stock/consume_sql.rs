@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use sqlx::{AnyConnection, Row};
 
-use crate::db::projection::{placeholders, rows_sql};
+use crate::db::projection::placeholders;
 use crate::db::MAX_BINDS;
 
 /// Creates the vans of `technicians` that do not exist yet, in one statement per
@@ -17,12 +17,13 @@ pub async fn ensure_vans(
     now: i64,
 ) -> sqlx::Result<()> {
     let techs: Vec<&str> = technicians.iter().copied().collect();
-    for chunk in techs.chunks(MAX_BINDS / 4) {
+    let values = crate::db::values::Values::of(conn);
+    for chunk in techs.chunks(values.rows_per_statement(5)) {
         let sql = format!(
             "INSERT INTO stock_locations (id, kind, name, technician, created_at) VALUES {} \
              ON CONFLICT (id) DO NOTHING",
-            // `kind` is bound too so the rows keep one shape for `rows_sql`.
-            rows_sql(chunk.len(), 5)
+            // `kind` is bound too so the rows keep one shape.
+            values.sql(chunk.len(), 5)
         );
         let mut q = sqlx::query(&sql);
         for t in chunk {

@@ -179,11 +179,12 @@ pub async fn serial_at(
 
 /// Appends moves.
 pub async fn append(conn: &mut AnyConnection, moves: &[NewMove]) -> sqlx::Result<()> {
-    for chunk in moves.chunks(MAX_BINDS / INSERT_COLUMNS) {
+    let values = crate::db::values::Values::of(conn);
+    for chunk in moves.chunks(values.rows_per_statement(INSERT_COLUMNS)) {
         let sql = format!(
             "INSERT INTO stock_moves (kind, sku, qty, from_loc, to_loc, serial, serial_old, \
              disposition, wo_id, line, technician, device, short, note, by_user, at) VALUES {}",
-            rows_sql(chunk.len(), INSERT_COLUMNS)
+            values.sql(chunk.len(), INSERT_COLUMNS)
         );
         let mut q = sqlx::query(&sql);
         for m in chunk {
