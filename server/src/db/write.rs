@@ -92,7 +92,16 @@ impl Db {
         let turn = self.write_turn().await?;
         let tx = match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+            Backend::Postgres => match self.pool.begin().await {
+                // A pooled connection can break while it waits (the server closed it, or, while
+                // this process stops, the worker whose runtime drives its socket has ended).
+                // Nothing has run on it yet, so beginning once more on another is safe.
+                Err(sqlx::Error::Io(e)) => {
+                    tracing::warn!(error = %e, "a pooled connection failed to begin a transaction; trying another");
+                    self.pool.begin().await?
+                }
+                other => other?,
+            },
         };
         Ok(WriteTx { tx, _turn: turn })
     }

@@ -4,10 +4,10 @@
 //! | step | where | what |
 //! | --- | --- | --- |
 //! | decode | `sync_core::protocol::decode_request` | CBOR bytes to a request, under limits |
-//! | queue | [`MAX_CONCURRENT_MERGES`] permits | at most a few requests hold documents at once |
+//! | queue | [`MAX_CONCURRENT_MERGES`] permits | at most a few requests load and merge documents at once |
 //! | triage by scope | [`read::plan`] | what the device may see; the heads pre-filter |
 //! | load | [`read::load`] | documents (hot ones from [`cache`]), sync states, field times, clocks |
-//! | merge | [`merge::run`], on a blocking thread | apply, check the upload, fold once, project |
+//! | merge | [`merge::run`], on a blocking thread | apply, check the upload, fold once, project; documents back to the [`cache`], permit released |
 //! | persist | [`persist::commit`] | one short write transaction, conditional on the heads read |
 //! | reply | `sync_core::protocol::encode_response` | the documents that differ |
 //!
@@ -100,7 +100,7 @@ async fn sync_handler(
     let docs = request.docs.len() as u64;
     steps.done("decode");
     // Bounds the documents in memory: waiting requests hold only their decoded body.
-    let _permit = state
+    let permit = state
         .sync_permits
         .acquire()
         .await
@@ -130,6 +130,18 @@ async fn sync_handler(
     })
     .await
     .map_err(|e| ApiError::Internal(anyhow::anyhow!("the merge step failed: {e}")))?;
+    let mut outcomes = outcomes;
+    // The merged documents go back to the cache now, before the commit: an entry is used only
+    // while the database holds its heads, so one whose write fails or is redone is never used.
+    // Waiting for the writer, the request then holds only what it writes, and the next
+    // requests may load and merge meanwhile: the writer finds more of them waiting and commits
+    // them with one flush.
+    for o in outcomes.iter_mut() {
+        if let Some(entry) = o.cache.take() {
+            state.docs.put(o.id.clone(), entry);
+        }
+    }
+    drop(permit);
     steps.done("merge");
 
     let batch = persist::Batch {
@@ -144,6 +156,7 @@ async fn sync_handler(
     replies.extend(loaded.removed);
     let mut returned = Vec::new();
     for o in batch.outcomes {
+        // Documents merged again under the lock (the slow path) go back after the commit.
         if let Some(entry) = o.cache {
             state.docs.put(o.id.clone(), entry);
         }
