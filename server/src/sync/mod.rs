@@ -99,7 +99,8 @@ async fn sync_handler(
     drop(body);
     let docs = request.docs.len() as u64;
     steps.done("decode");
-    // Bounds the documents in memory: waiting requests hold only their decoded body.
+    // Bounds the documents in memory: waiting requests hold only their decoded body. Released
+    // after the merge (below), before the write.
     let permit = state
         .sync_permits
         .acquire()
@@ -124,13 +125,12 @@ async fn sync_handler(
         policy: state.policy.clone(),
         now,
     };
-    let (cx, outcomes) = tokio::task::spawn_blocking(move || {
+    let (cx, mut outcomes) = tokio::task::spawn_blocking(move || {
         let outcomes = merge::run(loaded.inputs, loaded.adds, &cx);
         (cx, outcomes)
     })
     .await
     .map_err(|e| ApiError::Internal(anyhow::anyhow!("the merge step failed: {e}")))?;
-    let mut outcomes = outcomes;
     // The merged documents go back to the cache now, before the commit: an entry is used only
     // while the database holds its heads, so one whose write fails or is redone is never used.
     // Waiting for the writer, the request then holds only what it writes, and the next
