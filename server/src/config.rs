@@ -357,6 +357,17 @@ mod tests {
     }
 
     #[test]
+    fn the_document_cache_is_32_mib_unless_sized() {
+        assert_eq!(load(&[]).unwrap().doc_cache_bytes, 32 * 1024 * 1024);
+        assert_eq!(
+            load(&["--doc-cache-mib", "64"]).unwrap().doc_cache_bytes,
+            64 * 1024 * 1024
+        );
+        assert_eq!(load(&["--doc-cache-mib", "0"]).unwrap().doc_cache_bytes, 0);
+        assert!(load(&["--doc-cache-mib", "lots"]).is_err());
+    }
+
+    #[test]
     fn demo_data_only_when_asked_for() {
         assert!(!load(&[]).unwrap().demo);
         assert!(load(&["--demo"]).unwrap().demo);

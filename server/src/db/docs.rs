@@ -301,20 +301,20 @@ impl DocWrite {
         Self::with_log(doc, changes, added, row)
     }
 
-    /// The write for `doc` after a sync applied `r`: the change chunks as they arrived become
-    /// one log entry, keyed by the first applied change's hash (a change is applied to a
-    /// document once, so the key is new), instead of re-encoding every change from the
-    /// document (5 % of a sync burst's CPU) and writing a row for each. Falls back to
+    /// The write for `doc` after a sync applied `r`: the change chunks as they arrived (taken
+    /// out of `r`) become one log entry, keyed by the first applied change's hash (a change is
+    /// applied to a document once, so the key is new), instead of re-encoding every change
+    /// from the document (5 % of a sync burst's CPU) and writing a row for each. Falls back to
     /// [`DocWrite::of`] when `r` carries no chunk.
     pub fn of_sync(
         doc: &Automerge,
-        r: &sync_core::protocol::server::Responded,
+        r: &mut sync_core::protocol::server::Responded,
         row: &StoredRow,
     ) -> DocWrite {
         match r.applied.first() {
             Some(first) if !r.arrived.is_empty() => Self::with_log(
                 doc,
-                vec![(first.to_string(), r.arrived.clone())],
+                vec![(first.to_string(), std::mem::take(&mut r.arrived))],
                 r.applied.len(),
                 row,
             ),
@@ -539,8 +539,8 @@ mod tests {
             heads: OfferedHeads::Full(protocol::heads_to_wire(&device.get_heads())),
             message: Some(message.encode()),
         };
-        let r = server::respond(&mut doc, &mut PeerState::new(), &offer).unwrap();
-        let w = DocWrite::of_sync(&doc, &r, &row);
+        let mut r = server::respond(&mut doc, &mut PeerState::new(), &offer).unwrap();
+        let w = DocWrite::of_sync(&doc, &mut r, &row);
         assert_eq!((w.changes.len(), w.added, w.log_count), (1, 3, 3));
         // The same write re-encoded from the document: one entry per change.
         let per_change = DocWrite::of(&doc, &r.heads_before, &row);

@@ -140,7 +140,7 @@ pub fn one(input: Input, cx: &Cx) -> DocOutcome {
     let holds_offer = known_heads
         .as_ref()
         .is_some_and(|heads| heads.iter().all(|h| doc.get_change_by_hash(h).is_some()));
-    let r = ingested.responded;
+    let mut r = ingested.responded;
     let mut still_visible = offered.visible;
     if let Some(acc) = ingested.accepted {
         // What this device brought may give the job back to it (an offline acceptance that
@@ -169,7 +169,7 @@ pub fn one(input: Input, cx: &Cx) -> DocOutcome {
         );
         outcome.offset = arrived.then_some(p.offset);
         outcome.write = Some(Box::new(PendingWrite {
-            doc: DocWrite::of_sync(&doc, &r, &offered.row),
+            doc: DocWrite::of_sync(&doc, &mut r, &offered.row),
             projection: p,
             clocks,
             open_escalations: Some(open_escalations),

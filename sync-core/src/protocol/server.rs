@@ -331,6 +331,16 @@ mod tests {
         doc
     }
 
+    /// The device's sync message to a peer that holds exactly `peer_heads`, encoded.
+    fn message_to_peer_at(device: &mut Automerge, peer_heads: Vec<ChangeHash>) -> Vec<u8> {
+        let mut device_state = sync::State::new();
+        assume_peer_at(device, &mut device_state, peer_heads).unwrap();
+        device
+            .generate_sync_message(&mut device_state)
+            .unwrap()
+            .encode()
+    }
+
     fn offer(id: &str, doc: &Automerge, message: Option<Vec<u8>>) -> DocOffer {
         DocOffer {
             doc_id: id.into(),
@@ -382,18 +392,14 @@ mod tests {
         let mut server = doc(1, 1);
         let mut device = server.fork().with_actor(ActorId::from([2; 16]));
         let shared = device.get_heads();
-        device
-            .transact::<_, _, AutomergeError>(|tx| tx.put(ROOT, "k", 3_i64))
-            .unwrap();
-        let mut device_state = sync::State::new();
-        assume_peer_at(&mut device, &mut device_state, shared.clone()).unwrap();
-        let message = device.generate_sync_message(&mut device_state).unwrap();
+        put(&mut device, 3);
+        let message = message_to_peer_at(&mut device, shared.clone());
 
         let mut state = PeerState::new();
         let done = respond(
             &mut server,
             &mut state,
-            &offer("wo-1", &device, Some(message.encode())),
+            &offer("wo-1", &device, Some(message)),
         )
         .unwrap();
         assert_eq!(done.applied, device.get_heads());
@@ -409,16 +415,9 @@ mod tests {
         let mut device = server.fork().with_actor(ActorId::from([2; 16]));
         let shared = device.get_heads();
         for v in 3..6_i64 {
-            device
-                .transact::<_, _, AutomergeError>(|tx| tx.put(ROOT, "k", v))
-                .unwrap();
+            put(&mut device, v);
         }
-        let mut device_state = sync::State::new();
-        assume_peer_at(&mut device, &mut device_state, shared).unwrap();
-        let message = device
-            .generate_sync_message(&mut device_state)
-            .unwrap()
-            .encode();
+        let message = message_to_peer_at(&mut device, shared);
         let mut state = PeerState::new();
         let done = respond(
             &mut server,
@@ -451,22 +450,16 @@ mod tests {
     fn a_chunk_whose_changes_wait_for_missing_dependencies_is_not_handed_to_storage() {
         let mut server = doc(1, 1);
         let mut device = server.fork().with_actor(ActorId::from([2; 16]));
-        device
-            .transact::<_, _, AutomergeError>(|tx| tx.put(ROOT, "k", 7_i64))
-            .unwrap();
+        put(&mut device, 7);
         let middle = device.get_heads();
-        device
-            .transact::<_, _, AutomergeError>(|tx| tx.put(ROOT, "k", 8_i64))
-            .unwrap();
+        put(&mut device, 8);
         // A message holding only the last change: it waits for the one before it.
-        let mut device_state = sync::State::new();
-        assume_peer_at(&mut device, &mut device_state, middle).unwrap();
-        let message = device.generate_sync_message(&mut device_state).unwrap();
+        let message = message_to_peer_at(&mut device, middle);
         let mut state = PeerState::new();
         let done = respond(
             &mut server,
             &mut state,
-            &offer("wo-1", &device, Some(message.encode())),
+            &offer("wo-1", &device, Some(message)),
         )
         .unwrap();
         assert!(!done.missing_deps.is_empty());
